@@ -1,0 +1,83 @@
+// lowbit's public C++ API: load a model folder, embed texts.
+//
+//   auto engine = lowbit::Engine::load("/path/to/all-MiniLM-L6-v2");
+//   lowbit::Embeddings e = engine->embed({"A sentence.", "Another one."});
+//   // e.rows x e.dim floats in e.data, row-major
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lowbit/error.h"
+
+#include "lowbit/tokenizer.h"
+
+namespace lowbit {
+
+struct ModelInfo {
+  std::string dir;
+  std::string architecture;  // e.g. "BertModel"
+  std::string model_type;    // "bert"
+  int64_t layers = 0, hidden = 0, heads = 0, intermediate = 0, vocab = 0;
+  int64_t max_position_embeddings = 0, type_vocab = 0;
+  std::string activation;
+  int64_t parameters = 0;
+  std::vector<std::pair<std::string, int64_t>> dtypes;  // dtype -> element count on disk
+  int64_t weights_bytes = 0;                            // model.safetensors
+  int64_t dir_bytes = 0;                                // every file in the folder
+  std::string pooling;                                  // "cls" | "mean"
+  bool normalize = false;
+  bool sentence_transformers = false;
+  int64_t max_length = 0;  // tokens, [CLS] and [SEP] included
+  bool lower_case = true;
+};
+
+struct EmbedOptions {
+  std::optional<std::string> pooling;  // "cls" | "mean"; default: the checkpoint's
+  std::optional<bool> normalize;       // default: the checkpoint's
+  int64_t max_length = 0;              // 0: the model's; larger than the model's is an error
+  int64_t batch_tokens = 8192;         // tokens per forward pass
+  // Called after each forward pass with (texts done, texts total).
+  std::function<void(size_t, size_t)> progress;
+};
+
+struct Truncation {
+  size_t index;          // which text
+  size_t tokens;         // its length after truncation
+  size_t untruncated;    // and before
+};
+
+struct Embeddings {
+  int64_t rows = 0, dim = 0;
+  std::vector<float> data;  // [rows, dim]
+  std::vector<Truncation> truncated;
+  const float* row(int64_t i) const { return data.data() + i * dim; }
+};
+
+class Engine {
+ public:
+  // Reads and validates the folder (config, weights, tokenizer). Throws lowbit::Error.
+  static std::unique_ptr<Engine> load(const std::string& model_dir);
+  ~Engine();
+
+  const ModelInfo& info() const;
+  const WordPieceTokenizer& tokenizer() const;
+  // Texts must be valid UTF-8 (else lowbit::Error naming the text's index and byte offset).
+  Embeddings embed(const std::vector<std::string>& texts, const EmbedOptions& opts = {}) const;
+  // Sentence pairs (token type ids 0 / 1), e.g. for cross-encoders.
+  Embeddings embed_pairs(const std::vector<std::pair<std::string, std::string>>& pairs,
+                         const EmbedOptions& opts = {}) const;
+  // Last hidden state of one encoded input: [ids.size(), hidden] row-major.
+  std::vector<float> hidden_states(const Encoding& enc) const;
+
+ private:
+  struct Impl;
+  explicit Engine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lowbit

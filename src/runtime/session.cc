@@ -1,0 +1,152 @@
+// Engine: model folder -> tokenizer + BERT encoder -> pooled embeddings. Inputs are grouped
+// into ragged batches by a token budget (no padding anywhere).
+#include <filesystem>
+#include <map>
+
+#include "core/error.h"
+#include "io/model_dir.h"
+#include "lowbit/engine.h"
+#include "models/bert.h"
+#include "ops/op.h"
+
+namespace lowbit {
+
+struct Engine::Impl {
+  ModelDir dir;
+  SafeTensors weights;
+  WordPieceTokenizer tokenizer;
+  BertModel model;
+  ModelInfo info;
+
+  explicit Impl(ModelDir d)
+      : dir(std::move(d)),
+        weights(SafeTensors::open(dir.weights_path)),
+        tokenizer(WordPieceTokenizer::from_dir(dir.dir)),
+        model(dir.config, weights) {
+    if (int64_t(tokenizer.vocab_size()) != dir.config.vocab_size)
+      fail(dir.dir, "/vocab.txt: has ", tokenizer.vocab_size(), " tokens but config.json says vocab_size = ",
+           dir.config.vocab_size);
+    fill_info();
+  }
+
+  void fill_info();
+  Embeddings run(std::vector<Encoding> encs, const EmbedOptions& opts) const;
+  int64_t max_length(const EmbedOptions& opts) const;
+};
+
+void Engine::Impl::fill_info() {
+  const BertConfig& c = dir.config;
+  info.dir = dir.dir;
+  info.architecture = c.architecture.empty() ? "BertModel" : c.architecture;
+  info.model_type = c.model_type;
+  info.layers = c.num_layers;
+  info.hidden = c.hidden_size;
+  info.heads = c.num_heads;
+  info.intermediate = c.intermediate_size;
+  info.vocab = c.vocab_size;
+  info.max_position_embeddings = c.max_position_embeddings;
+  info.type_vocab = c.type_vocab_size;
+  info.activation = activation_name(c.activation);
+  info.parameters = model.parameter_count();
+  std::map<std::string, int64_t> dtypes;
+  for (const TensorView& t : weights.tensors()) dtypes[std::string(dtype_name(t.dtype))] += t.numel();
+  info.dtypes.assign(dtypes.begin(), dtypes.end());
+  info.weights_bytes = int64_t(weights.file_size());
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir.dir))
+    if (e.is_regular_file()) info.dir_bytes += int64_t(e.file_size());
+  info.pooling = pooling_name(dir.pooling);
+  info.normalize = dir.normalize;
+  info.sentence_transformers = dir.sentence_transformers;
+  info.max_length = dir.max_length;
+  info.lower_case = tokenizer.options().lower_case;
+}
+
+int64_t Engine::Impl::max_length(const EmbedOptions& opts) const {
+  if (opts.max_length == 0) return dir.max_length;
+  if (opts.max_length < 2 || opts.max_length > dir.config.max_position_embeddings)
+    fail("max length ", opts.max_length, " must lie in 2..", dir.config.max_position_embeddings,
+         " (the model's max_position_embeddings)");
+  return opts.max_length;
+}
+
+Embeddings Engine::Impl::run(std::vector<Encoding> encs, const EmbedOptions& opts) const {
+  const Pooling pooling = opts.pooling ? parse_pooling(*opts.pooling) : dir.pooling;
+  const bool normalize = opts.normalize.value_or(dir.normalize);
+  if (opts.batch_tokens < 1) fail("batch_tokens must be positive");
+  const int64_t h = dir.config.hidden_size;
+  Embeddings out;
+  out.rows = int64_t(encs.size());
+  out.dim = h;
+  out.data.resize(size_t(out.rows * h));
+  for (size_t i = 0; i < encs.size(); ++i)
+    if (encs[i].truncated())
+      out.truncated.push_back({i, encs[i].ids.size(), encs[i].untruncated_length});
+
+  size_t next = 0;
+  while (next < encs.size()) {
+    RaggedBatch batch;
+    const size_t first = next;
+    while (next < encs.size() &&
+           (batch.tokens() == 0 ||
+            batch.tokens() + int64_t(encs[next].ids.size()) <= opts.batch_tokens)) {
+      batch.add(encs[next].ids, encs[next].type_ids);
+      ++next;
+    }
+    const Tensor hidden = model.forward(batch);  // [tokens, hidden]
+    Tensor pooled = Tensor::empty({batch.size(), h});
+    ops::pool(hidden, batch.cu_seqlens, pooling == Pooling::Mean, pooled);
+    if (normalize) ops::l2_normalize(pooled);
+    std::copy(pooled.data<float>(), pooled.data<float>() + pooled.numel(),
+              out.data.begin() + int64_t(first) * h);
+    if (opts.progress) opts.progress(next, encs.size());
+  }
+  return out;
+}
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+std::unique_ptr<Engine> Engine::load(const std::string& model_dir) {
+  return std::unique_ptr<Engine>(new Engine(std::make_unique<Impl>(open_model_dir(model_dir))));
+}
+
+const ModelInfo& Engine::info() const { return impl_->info; }
+const WordPieceTokenizer& Engine::tokenizer() const { return impl_->tokenizer; }
+
+namespace {
+template <typename F>
+auto with_text_index(size_t i, F&& f) {
+  try {
+    return f();
+  } catch (const Error& e) {
+    fail("text ", i + 1, ": ", e.what());
+  }
+}
+}  // namespace
+
+Embeddings Engine::embed(const std::vector<std::string>& texts, const EmbedOptions& opts) const {
+  const size_t max_len = size_t(impl_->max_length(opts));
+  std::vector<Encoding> encs(texts.size());
+  for (size_t i = 0; i < texts.size(); ++i)
+    encs[i] = with_text_index(i, [&] { return impl_->tokenizer.encode(texts[i], max_len); });
+  return impl_->run(std::move(encs), opts);
+}
+
+Embeddings Engine::embed_pairs(const std::vector<std::pair<std::string, std::string>>& pairs,
+                               const EmbedOptions& opts) const {
+  const size_t max_len = size_t(impl_->max_length(opts));
+  std::vector<Encoding> encs(pairs.size());
+  for (size_t i = 0; i < pairs.size(); ++i)
+    encs[i] = with_text_index(
+        i, [&] { return impl_->tokenizer.encode_pair(pairs[i].first, pairs[i].second, max_len); });
+  return impl_->run(std::move(encs), opts);
+}
+
+std::vector<float> Engine::hidden_states(const Encoding& enc) const {
+  RaggedBatch batch;
+  batch.add(enc.ids, enc.type_ids);
+  const Tensor h = impl_->model.forward(batch);
+  return std::vector<float>(h.data<float>(), h.data<float>() + h.numel());
+}
+
+}  // namespace lowbit

@@ -1,0 +1,132 @@
+// The lowbit binary as a user runs it: outputs, exit codes, one-line errors.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "test_util.h"
+
+namespace lowbit {
+namespace {
+
+using lowbit::testing::minilm_dir;
+using lowbit::testing::TempDir;
+
+struct CliRun {
+  int status;
+  std::string out, err;
+};
+
+// Runs `lowbit ARGS` with stdin from `input`, capturing stdout and stderr.
+CliRun run(const std::string& args, const std::string& input = "") {
+  TempDir tmp;
+  std::ofstream(tmp.str("in"), std::ios::binary) << input;
+  const std::string cmd = std::string(LOWBIT_CLI) + " " + args + " <" + tmp.str("in") + " >" +
+                          tmp.str("out") + " 2>" + tmp.str("err");
+  const int rc = std::system(cmd.c_str());
+  auto slurp = [](const std::string& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  return CliRun{WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, slurp(tmp.str("out")), slurp(tmp.str("err"))};
+}
+
+std::string model_arg() { return "--model '" + minilm_dir() + "'"; }
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override { LOWBIT_REQUIRE_MINILM(); }
+};
+
+TEST_F(Cli, EmbedJson) {
+  const CliRun r = run("embed " + model_arg() + " 'A man is eating.' 'Someone eats food.'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["shape"], nlohmann::json::array({2, 384}));
+  EXPECT_EQ(j["pooling"], "mean");
+  EXPECT_EQ(j["normalized"], true);
+  ASSERT_EQ(j["embeddings"].size(), 2u);
+  double norm = 0;
+  for (double v : j["embeddings"][0]) norm += v * v;
+  EXPECT_NEAR(norm, 1.0, 1e-5);
+}
+
+TEST_F(Cli, EmbedStdinTsvAndOptions) {
+  const CliRun r = run("embed " + model_arg() + " --format tsv --pooling cls --no-normalize -",
+                    "first line\nsecond line\r\nthird\n");
+  ASSERT_EQ(r.status, 0) << r.err;
+  size_t lines = 0, tabs = 0;
+  for (char c : r.out) {
+    lines += c == '\n';
+    tabs += c == '\t';
+  }
+  EXPECT_EQ(lines, 3u);
+  EXPECT_EQ(tabs, 3u * 383u);
+}
+
+TEST_F(Cli, SimilarityMatrix) {
+  const CliRun r = run("embed " + model_arg() +
+                    " --similarity 'A cat sits on the mat.' 'A kitten rests on a rug.' "
+                    "'Interest rates rose again.'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("embeddings: 3 x 384"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("1.000"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, TruncationWarning) {
+  std::string longtext;
+  for (int i = 0; i < 400; ++i) longtext += "word ";
+  const CliRun r = run("embed " + model_arg() + " '" + longtext + "'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("text 1 truncated from 402 to 256 tokens"), std::string::npos) << r.err;
+}
+
+TEST_F(Cli, InvalidUtf8OnStdin) {
+  const CliRun r = run("embed " + model_arg() + " -", "good line\nbad \xff line\n");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("text 2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("UTF-8"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST_F(Cli, UsageErrors) {
+  EXPECT_EQ(run("embed 'text'").status, 2);
+  EXPECT_EQ(run("embed " + model_arg() + " --bogus x").status, 2);
+  EXPECT_EQ(run("embed " + model_arg() + " --format xml x").status, 2);
+  EXPECT_EQ(run("embed " + model_arg()).status, 2);
+  EXPECT_EQ(run("frobnicate").status, 2);
+  EXPECT_EQ(run("").status, 2);
+  const CliRun bad = run("embed " + model_arg() + " --pooling max x");
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.err.find("pooling"), std::string::npos);
+}
+
+TEST_F(Cli, MissingModelNamesThePath) {
+  const CliRun r = run("embed --model /no/such/model hello");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("/no/such/model"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+}
+
+TEST_F(Cli, Info) {
+  const CliRun r = run("info " + model_arg());
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("6 layers, hidden 384, 12 heads"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("mean pooling, L2-normalised"), std::string::npos) << r.out;
+  const CliRun j = run("info --format json " + model_arg());
+  ASSERT_EQ(j.status, 0) << j.err;
+  EXPECT_EQ(nlohmann::json::parse(j.out)["hidden"], 384);
+}
+
+TEST_F(Cli, Help) {
+  const CliRun r = run("embed --help");
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("--similarity"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lowbit
