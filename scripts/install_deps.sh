@@ -4,7 +4,7 @@
 set -euo pipefail
 
 apt_pkgs=(cmake g++ make pkg-config python3 libopenblas-dev libutf8proc-dev nlohmann-json3-dev
-          libgtest-dev)
+          libssl-dev libgtest-dev)
 if [ "${LOWBIT_WITH_FUZZ:-0}" = 1 ]; then apt_pkgs+=(clang libclang-rt-dev); fi
 missing=()
 for p in "${apt_pkgs[@]}"; do

@@ -4,14 +4,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
-jobs=$(nproc)
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DLOWBIT_TESTS=OFF >/dev/null
-cmake --build build -j"$jobs" --target lowbit_cli
+cmake --preset release >/dev/null
+cmake --build --preset release -j"$(nproc)" --target lowbit_cli
+lowbit=build/release/tools/lowbit
 model=$(scripts/model_dir.sh)
 echo
-build/tools/lowbit info --model "$model"
+$lowbit info --model "$model"
 echo
-build/tools/lowbit embed --model "$model" --similarity \
+$lowbit embed --model "$model" --similarity \
   "A man is playing a guitar." \
   "Someone is strumming a guitar on stage." \
   "A woman is slicing an onion in the kitchen." \

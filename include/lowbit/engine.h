@@ -34,6 +34,8 @@ struct ModelInfo {
   bool sentence_transformers = false;
   int64_t max_length = 0;  // tokens, [CLS] and [SEP] included
   bool lower_case = true;
+  std::string quantization;  // per-GEMM modes, e.g. "w8a8 on q1,q2,q3,q4"
+  std::string source;        // lowbit models: the checkpoint they were quantized from
 };
 
 struct EmbedOptions {

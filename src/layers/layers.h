@@ -1,5 +1,5 @@
-// Layers find their weights by name in a WeightSource and run through ops. Quantization will be
-// a strategy held by Linear, never a copy of the model.
+// Layers find their weights by name in a WeightSource and run through ops. Quantization is a
+// strategy held by Linear (GemmQuant), never a copy of the model.
 #pragma once
 
 #include <string>
@@ -8,11 +8,13 @@
 #include "core/tensor.h"
 #include "io/safetensors.h"
 #include "ops/op.h"
+#include "quant/quantized.h"
+#include "quant/recipe.h"
 
 namespace lowbit {
 
-// Named weights from a safetensors file, converted to F32, with every shape checked against what
-// the config implies (errors name the file, the tensor and both shapes).
+// Named weights from a safetensors file with every shape checked against what the config implies
+// (errors name the file, the tensor and both shapes). Float tensors are converted to F32.
 class WeightSource {
  public:
   // `prefix` is prepended to every name ("" or "bert.").
@@ -20,22 +22,47 @@ class WeightSource {
   Tensor load(const std::string& name, const std::vector<int64_t>& shape) const;
   // Loads several [rows_i, cols] tensors stacked along dim 0 (QKV into one GEMM).
   Tensor load_stacked(const std::vector<std::string>& names, int64_t rows_each, int64_t cols) const;
+  // Raw bytes of a tensor that must have exactly this dtype and shape.
+  const TensorView& raw(const std::string& name, DType dtype, const std::vector<int64_t>& shape) const;
   bool has(const std::string& name) const { return file_.find(prefix_ + name) != nullptr; }
+  const std::string& path() const { return file_.path(); }
 
  private:
   const SafeTensors& file_;
   std::string prefix_;
 };
 
-struct Linear {
-  Tensor weight;  // [out, in]
-  Tensor bias;    // [out]
-  int64_t in = 0, out = 0;
+// A GEMM input: the float rows [tokens, in] and, when the consuming Linear is quantized, their
+// quantized form, produced by the op that produced the rows (LayerNorm, attention, bias+GELU),
+// as the GPU kernels fuse it.
+struct GemmInput {
+  Tensor x;
+  QuantizedMatrix q;  // empty (rows == 0) when the consumer is not quantized
+};
 
+struct Linear {
+  GemmQuant quant;         // mode and schemes
+  Tensor weight;           // [out, in] F32: FP32 mode, or FP16 mode (values rounded to half)
+  QuantizedMatrix qweight; // quantized modes
+  Tensor bias;             // [out]
+  int64_t in = 0, out = 0;
+  std::string name;        // e.g. "encoder.layer.3.q3", for messages
+
+  // FP32 weights from a Hugging Face checkpoint.
   static Linear load(const WeightSource& src, const std::string& name, int64_t in, int64_t out);
-  // Q, K and V projections fused into one [3 * out, in] GEMM.
+  // Q, K and V projections fused into one [3 * hidden, hidden] GEMM.
   static Linear load_qkv(const WeightSource& src, const std::string& prefix, int64_t hidden);
-  void forward(const Tensor& x, Tensor& y, ops::Epilogue ep = ops::Epilogue::None) const;
+  // From a lowbit model file: tensors `stored`.{weight | qweight, wscale, wsum}, .bias.
+  static Linear load_lowbit(const WeightSource& src, const std::string& stored, const GemmQuant& q,
+                            int64_t in, int64_t out);
+
+  // Applies a strategy to FP32 weights: quantizes them (or rounds to FP16).
+  void set_quant(const GemmQuant& q);
+  // Requests that `out` carry the quantized rows this layer wants as input (see GemmInput).
+  void emit_input(GemmInput& in) const;
+  // y [tokens, out] = act(x · Wᵀ + b). A quantized layer reads x.q, which the producer of x
+  // must have emitted (emit_input).
+  void forward(const GemmInput& x, Tensor& y, ops::Epilogue ep = ops::Epilogue::None) const;
 };
 
 struct LayerNorm {
@@ -43,7 +70,9 @@ struct LayerNorm {
   double eps = 1e-12;
 
   static LayerNorm load(const WeightSource& src, const std::string& name, int64_t n, double eps);
-  // out = LN(x + residual); residual may be undefined.
+  // out.x = LN(x + residual) (residual may be undefined; out.x may alias x or residual), then
+  // the quantized rows that the consumer `next` reads (the LayerNorm + quantize fusion).
+  void forward(const Tensor& x, const Tensor& residual, GemmInput& out, const Linear& next) const;
   void forward(const Tensor& x, const Tensor& residual, Tensor& out) const;
 };
 

@@ -1,5 +1,9 @@
 #include "models/bert.h"
 
+#include <cstring>
+
+#include "core/dtype.h"
+
 namespace lowbit {
 
 void RaggedBatch::add(const std::vector<int32_t>& seq_ids, const std::vector<int32_t>& seq_type_ids) {
@@ -11,6 +15,17 @@ void RaggedBatch::add(const std::vector<int32_t>& seq_ids, const std::vector<int
   for (size_t i = 0; i < seq_ids.size(); ++i) positions.push_back(int32_t(i));
   cu_seqlens.push_back(int32_t(ids.size()));
 }
+
+Linear& BertLayer::gemm(int g) {
+  switch (g) {
+    case 0: return qkv;
+    case 1: return attn_out;
+    case 2: return ffn_in;
+    case 3: return ffn_out;
+  }
+  fail("GEMM index ", g, " out of range");
+}
+const Linear& BertLayer::gemm(int g) const { return const_cast<BertLayer*>(this)->gemm(g); }
 
 namespace {
 std::string detect_prefix(const SafeTensors& file) {
@@ -28,20 +43,34 @@ ops::Epilogue epilogue_for(Activation a) {
   }
   return ops::Epilogue::None;
 }
+
+std::string layer_prefix(int64_t i) { return "encoder.layer." + std::to_string(i) + "."; }
+
+// Stored names of the four GEMMs of a layer (q1's Q, K and V are fused into one).
+std::string gemm_stored_name(int64_t layer, int g) {
+  static const char* kNames[] = {"attention.self.qkv", "attention.output.dense",
+                                 "intermediate.dense", "output.dense"};
+  return layer_prefix(layer) + kNames[g];
+}
 }  // namespace
+
+void BertModel::load_embeddings(const WeightSource& src) {
+  const int64_t h = config_.hidden_size;
+  word_emb_ = src.load("embeddings.word_embeddings.weight", {config_.vocab_size, h});
+  pos_emb_ = src.load("embeddings.position_embeddings.weight", {config_.max_position_embeddings, h});
+  type_emb_ = src.load("embeddings.token_type_embeddings.weight", {config_.type_vocab_size, h});
+  emb_ln_ = LayerNorm::load(src, "embeddings.LayerNorm", h, config_.layer_norm_eps);
+  if (src.has(layer_prefix(config_.num_layers) + "attention.output.dense.bias"))
+    fail(src.path(), ": has more encoder layers than num_hidden_layers = ", config_.num_layers,
+         " in config.json");
+}
 
 BertModel::BertModel(const BertConfig& config, const SafeTensors& file) : config_(config) {
   const WeightSource src(file, detect_prefix(file));
+  load_embeddings(src);
   const int64_t h = config.hidden_size, inter = config.intermediate_size;
-  word_emb_ = src.load("embeddings.word_embeddings.weight", {config.vocab_size, h});
-  pos_emb_ = src.load("embeddings.position_embeddings.weight", {config.max_position_embeddings, h});
-  type_emb_ = src.load("embeddings.token_type_embeddings.weight", {config.type_vocab_size, h});
-  emb_ln_ = LayerNorm::load(src, "embeddings.LayerNorm", h, config.layer_norm_eps);
-  if (src.has("encoder.layer." + std::to_string(config.num_layers) + ".attention.self.query.weight"))
-    fail(file.path(), ": has more encoder layers than num_hidden_layers = ", config.num_layers,
-         " in config.json");
   for (int64_t i = 0; i < config.num_layers; ++i) {
-    const std::string p = "encoder.layer." + std::to_string(i) + ".";
+    const std::string p = layer_prefix(i);
     BertLayer l;
     l.qkv = Linear::load_qkv(src, p + "attention.self.", h);
     l.attn_out = Linear::load(src, p + "attention.output.dense", h, h);
@@ -53,37 +82,137 @@ BertModel::BertModel(const BertConfig& config, const SafeTensors& file) : config
   }
 }
 
+BertModel::BertModel(const BertConfig& config, const SafeTensors& file, const Recipe& recipe)
+    : config_(config) {
+  if (int64_t(recipe.layers.size()) != config.num_layers)
+    fail("recipe has ", recipe.layers.size(), " layers, config.json ", config.num_layers);
+  const WeightSource src(file, "");
+  load_embeddings(src);
+  const int64_t h = config.hidden_size, inter = config.intermediate_size;
+  const int64_t in[] = {h, h, h, inter}, out[] = {3 * h, h, inter, h};
+  for (int64_t i = 0; i < config.num_layers; ++i) {
+    const std::string p = layer_prefix(i);
+    BertLayer l;
+    for (int g = 0; g < kGemmsPerLayer; ++g)
+      l.gemm(g) = Linear::load_lowbit(src, gemm_stored_name(i, g), recipe.layers[size_t(i)][size_t(g)],
+                                      in[g], out[g]);
+    l.attn_ln = LayerNorm::load(src, p + "attention.output.LayerNorm", h, config.layer_norm_eps);
+    l.ffn_ln = LayerNorm::load(src, p + "output.LayerNorm", h, config.layer_norm_eps);
+    layers_.push_back(std::move(l));
+  }
+}
+
+void BertModel::apply_recipe(const Recipe& recipe) {
+  if (recipe.layers.size() != layers_.size())
+    fail("recipe has ", recipe.layers.size(), " layers, the model ", layers_.size());
+  for (size_t i = 0; i < layers_.size(); ++i)
+    for (int g = 0; g < kGemmsPerLayer; ++g) {
+      Linear& lin = layers_[i].gemm(g);
+      lin.name = gemm_stored_name(int64_t(i), g);
+      lin.set_quant(recipe.layers[i][size_t(g)]);
+    }
+}
+
 int64_t BertModel::parameter_count() const {
   int64_t n = word_emb_.numel() + pos_emb_.numel() + type_emb_.numel() + 2 * emb_ln_.gamma.numel();
   for (const auto& l : layers_) {
-    for (const Linear* lin : {&l.qkv, &l.attn_out, &l.ffn_in, &l.ffn_out})
-      n += lin->weight.numel() + (lin->bias.defined() ? lin->bias.numel() : 0);
+    for (int g = 0; g < kGemmsPerLayer; ++g) {
+      const Linear& lin = l.gemm(g);
+      n += lin.in * lin.out + (lin.bias.defined() ? lin.bias.numel() : 0);
+    }
     n += 2 * (l.attn_ln.gamma.numel() + l.ffn_ln.gamma.numel());
   }
   return n;
 }
 
-Tensor BertModel::forward(const RaggedBatch& batch) const {
+Tensor BertModel::forward(const RaggedBatch& batch, const Observer* observer) const {
   const int64_t t = batch.tokens(), h = config_.hidden_size;
-  Tensor x = Tensor::empty({t, h});  // [tokens, hidden]: the residual stream
-  ops::embed_sum(batch.ids, batch.positions, batch.type_ids, word_emb_, pos_emb_, type_emb_, x);
-  emb_ln_.forward(x, Tensor(), x);
+  GemmInput x;  // the residual stream [tokens, hidden], quantized for the next q1
+  x.x = Tensor::empty({t, h});
+  ops::embed_sum(batch.ids, batch.positions, batch.type_ids, word_emb_, pos_emb_, type_emb_, x.x);
+  emb_ln_.forward(x.x, Tensor(), x, layers_.at(0).qkv);
 
-  Tensor qkv = Tensor::empty({t, 3 * h});                        // [tokens, 3 * hidden]
-  Tensor ctx = Tensor::empty({t, h});                            // [tokens, hidden]
-  Tensor proj = Tensor::empty({t, h});                           // [tokens, hidden]
-  Tensor inter = Tensor::empty({t, config_.intermediate_size});  // [tokens, intermediate]
+  Tensor qkv = Tensor::empty({t, 3 * h});  // [tokens, 3 * hidden]
+  Tensor proj = Tensor::empty({t, h});     // [tokens, hidden]
+  GemmInput ctx, mid, inter;               // inputs of q2, q3, q4
+  ctx.x = Tensor::empty({t, h});
+  inter.x = Tensor::empty({t, config_.intermediate_size});
   const ops::Epilogue act = epilogue_for(config_.activation);
-  for (const BertLayer& l : layers_) {
+  auto observe = [&](size_t layer, int gemm, const Tensor& in) {
+    if (observer) (*observer)(int64_t(layer), gemm, in);
+  };
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const BertLayer& l = layers_[i];
+    observe(i, 0, x.x);
     l.qkv.forward(x, qkv);
-    ops::attention(qkv, batch.cu_seqlens, config_.num_heads, ctx);
+    ops::attention(qkv, batch.cu_seqlens, config_.num_heads, ctx.x);
+    l.attn_out.emit_input(ctx);  // attention + quantize
+    observe(i, 1, ctx.x);
     l.attn_out.forward(ctx, proj);
-    l.attn_ln.forward(proj, x, x);
-    l.ffn_in.forward(x, inter, act);
+    mid.x = x.x;  // LN(proj + x) overwrites the residual stream in place
+    l.attn_ln.forward(proj, x.x, mid, l.ffn_in);
+    observe(i, 2, mid.x);
+    l.ffn_in.forward(mid, inter.x, act);
+    l.ffn_out.emit_input(inter);  // bias + GELU + quantize
+    observe(i, 3, inter.x);
     l.ffn_out.forward(inter, proj);
-    l.ffn_ln.forward(proj, x, x);
+    if (i + 1 < layers_.size())
+      l.ffn_ln.forward(proj, mid.x, x, layers_[i + 1].qkv);
+    else
+      l.ffn_ln.forward(proj, mid.x, x.x);
   }
-  return x;
+  return x.x;
+}
+
+namespace {
+template <typename T>
+OwnedTensor owned(const std::string& name, DType dtype, std::vector<int64_t> shape, const T* data,
+                  size_t count) {
+  OwnedTensor t{name, dtype, std::move(shape), std::vector<std::byte>(count * sizeof(T))};
+  std::memcpy(t.bytes.data(), data, t.bytes.size());
+  return t;
+}
+OwnedTensor owned_f32(const std::string& name, const Tensor& x) {
+  return owned(name, DType::F32, x.shape(), x.data<float>(), size_t(x.numel()));
+}
+void export_linear(const Linear& l, std::vector<OwnedTensor>& out) {
+  if (l.bias.defined()) out.push_back(owned_f32(l.name + ".bias", l.bias));
+  if (l.quant.mode == GemmMode::Fp32) {
+    out.push_back(owned_f32(l.name + ".weight", l.weight));
+  } else if (l.quant.mode == GemmMode::Fp16) {
+    std::vector<uint16_t> h(size_t(l.weight.numel()));
+    for (size_t i = 0; i < h.size(); ++i) h[i] = float_to_half(l.weight.data<float>()[i]);
+    out.push_back(owned(l.name + ".weight", DType::F16, l.weight.shape(), h.data(), h.size()));
+  } else {
+    const QuantizedMatrix& q = l.qweight;
+    out.push_back(owned(l.name + ".qweight", DType::U8, {q.rows, q.row_bytes()}, q.codes.data(),
+                        q.codes.size()));
+    out.push_back(owned(l.name + ".wscale", DType::F32, {q.rows, q.groups()}, q.scales.data(),
+                        q.scales.size()));
+    if (q.scheme.is_int())
+      out.push_back(owned(l.name + ".wsum", DType::I32, {q.rows, q.groups()}, q.code_sums.data(),
+                          q.code_sums.size()));
+  }
+}
+}  // namespace
+
+std::vector<OwnedTensor> BertModel::export_tensors() const {
+  std::vector<OwnedTensor> out;
+  out.push_back(owned_f32("embeddings.word_embeddings.weight", word_emb_));
+  out.push_back(owned_f32("embeddings.position_embeddings.weight", pos_emb_));
+  out.push_back(owned_f32("embeddings.token_type_embeddings.weight", type_emb_));
+  out.push_back(owned_f32("embeddings.LayerNorm.weight", emb_ln_.gamma));
+  out.push_back(owned_f32("embeddings.LayerNorm.bias", emb_ln_.beta));
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const BertLayer& l = layers_[i];
+    const std::string p = layer_prefix(int64_t(i));
+    for (int g = 0; g < kGemmsPerLayer; ++g) export_linear(l.gemm(g), out);
+    out.push_back(owned_f32(p + "attention.output.LayerNorm.weight", l.attn_ln.gamma));
+    out.push_back(owned_f32(p + "attention.output.LayerNorm.bias", l.attn_ln.beta));
+    out.push_back(owned_f32(p + "output.LayerNorm.weight", l.ffn_ln.gamma));
+    out.push_back(owned_f32(p + "output.LayerNorm.bias", l.ffn_ln.beta));
+  }
+  return out;
 }
 
 }  // namespace lowbit

@@ -1,12 +1,15 @@
 // BERT encoder (Post-LN), running on a ragged batch: sequences concatenated along the token
-// axis with cumulative offsets, so no padding is ever computed.
+// axis with cumulative offsets, so no padding is ever computed. Each of the four GEMMs of a
+// layer carries its own quantization strategy (src/quant/recipe.h).
 #pragma once
 
+#include <functional>
 #include <vector>
 
 #include "io/hf_config.h"
 #include "io/safetensors.h"
 #include "layers/layers.h"
+#include "quant/recipe.h"
 
 namespace lowbit {
 
@@ -29,20 +32,47 @@ struct BertLayer {
   Linear ffn_in;     // q3: [I, H]
   Linear ffn_out;    // q4: [H, I]
   LayerNorm ffn_ln;
+
+  Linear& gemm(int g);
+  const Linear& gemm(int g) const;
+};
+
+// A tensor to save, owning its bytes.
+struct OwnedTensor {
+  std::string name;
+  DType dtype;
+  std::vector<int64_t> shape;
+  std::vector<std::byte> bytes;
 };
 
 class BertModel {
  public:
-  // Loads every weight by name from `file` and checks each shape against `config`. Accepts both
-  // bare BertModel names ("embeddings...") and task-model names ("bert.embeddings...").
+  // A Hugging Face FP32/FP16/BF16 checkpoint: loads every weight by name and checks each shape
+  // against `config`. Accepts bare BertModel names ("embeddings...") and task-model names
+  // ("bert.embeddings..."). Every GEMM starts in FP32 mode.
   BertModel(const BertConfig& config, const SafeTensors& file);
+  // A lowbit model: quantized tensors as `recipe` says (the loader checks every one).
+  BertModel(const BertConfig& config, const SafeTensors& file, const Recipe& recipe);
 
+  // Quantizes the FP32 weights in memory as `recipe` says (layer count must match).
+  void apply_recipe(const Recipe& recipe);
+
+  // Called with each GEMM's float input (layer, gemm 0..3, [tokens, in]) before the GEMM:
+  // calibration hooks.
+  using Observer = std::function<void(int64_t layer, int gemm, const Tensor& input)>;
   // Last hidden state [T, H].
-  Tensor forward(const RaggedBatch& batch) const;
+  Tensor forward(const RaggedBatch& batch, const Observer* observer = nullptr) const;
+
   const BertConfig& config() const { return config_; }
   int64_t parameter_count() const;
+  std::vector<BertLayer>& layers() { return layers_; }
+  const std::vector<BertLayer>& layers() const { return layers_; }
+  // Every tensor in lowbit naming: embeddings and LayerNorms F32; each Linear as its strategy
+  // stores it (<name>.weight F32/F16, or <name>.qweight U8 + .wscale F32 + .wsum I32) + .bias.
+  std::vector<OwnedTensor> export_tensors() const;
 
  private:
+  void load_embeddings(const WeightSource& src);
   BertConfig config_;
   Tensor word_emb_, pos_emb_, type_emb_;
   LayerNorm emb_ln_;

@@ -2,8 +2,11 @@
 // into ragged batches by a token budget (no padding anywhere).
 #include <filesystem>
 #include <map>
+#include <optional>
 
 #include "core/error.h"
+#include "io/hash.h"
+#include "io/json_util.h"
 #include "io/model_dir.h"
 #include "lowbit/engine.h"
 #include "models/bert.h"
@@ -11,8 +14,28 @@
 
 namespace lowbit {
 
+namespace {
+// A lowbit model folder has a recipe.json; its weights must hash to what the recipe recorded.
+std::optional<Recipe> read_recipe(const ModelDir& dir) {
+  const std::string path = (std::filesystem::path(dir.dir) / "recipe.json").string();
+  if (!std::filesystem::exists(path)) return std::nullopt;
+  Recipe r = Recipe::from_json(read_json_file(path), path, dir.config.num_layers);
+  const std::string actual = sha256_file(dir.weights_path);
+  if (actual != r.weights_sha256)
+    fail(dir.weights_path, ": content hash ", actual.substr(0, 16), "... differs from ",
+         r.weights_sha256.substr(0, 16), "... recorded in recipe.json (corrupt or modified file)");
+  return r;
+}
+
+BertModel make_model(const ModelDir& dir, const SafeTensors& weights,
+                     const std::optional<Recipe>& recipe) {
+  return recipe ? BertModel(dir.config, weights, *recipe) : BertModel(dir.config, weights);
+}
+}  // namespace
+
 struct Engine::Impl {
   ModelDir dir;
+  std::optional<Recipe> recipe;
   SafeTensors weights;
   WordPieceTokenizer tokenizer;
   BertModel model;
@@ -20,9 +43,10 @@ struct Engine::Impl {
 
   explicit Impl(ModelDir d)
       : dir(std::move(d)),
+        recipe(read_recipe(dir)),
         weights(SafeTensors::open(dir.weights_path)),
         tokenizer(WordPieceTokenizer::from_dir(dir.dir)),
-        model(dir.config, weights) {
+        model(make_model(dir, weights, recipe)) {
     if (int64_t(tokenizer.vocab_size()) != dir.config.vocab_size)
       fail(dir.dir, "/vocab.txt: has ", tokenizer.vocab_size(), " tokens but config.json says vocab_size = ",
            dir.config.vocab_size);
@@ -59,6 +83,8 @@ void Engine::Impl::fill_info() {
   info.sentence_transformers = dir.sentence_transformers;
   info.max_length = dir.max_length;
   info.lower_case = tokenizer.options().lower_case;
+  info.quantization = recipe ? recipe->summary() : "fp32 (not quantized)";
+  if (recipe) info.source = recipe->source_name + " (sha256 " + recipe->source_sha256.substr(0, 12) + "...)";
 }
 
 int64_t Engine::Impl::max_length(const EmbedOptions& opts) const {

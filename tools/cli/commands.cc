@@ -280,7 +280,9 @@ int cmd_info(const std::vector<std::string>& argv) {
                         {"pooling", m.pooling},
                         {"normalize", m.normalize},
                         {"max_length", m.max_length},
-                        {"lower_case", m.lower_case}};
+                        {"lower_case", m.lower_case},
+                        {"quantization", m.quantization},
+                        {"source", m.source}};
     for (const auto& [d, n] : m.dtypes) j["dtypes"][d] = n;
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
@@ -293,10 +295,13 @@ int cmd_info(const std::vector<std::string>& argv) {
               (long long)m.vocab, m.lower_case ? "uncased" : "cased",
               (long long)m.max_position_embeddings, (long long)m.type_vocab);
   std::printf("activation:    %s\n", m.activation.c_str());
-  std::printf("parameters:    %lld (%.1f M)\n", (long long)m.parameters, m.parameters / 1e6);
+  std::printf("parameters:    %lld (%.1f M, the encoder's; an unused pooler is not counted)\n",
+              (long long)m.parameters, m.parameters / 1e6);
   std::printf("dtypes:        %s\n", dtypes.c_str());
   std::printf("size on disk:  %.1f MB weights, %.1f MB folder\n", m.weights_bytes / 1e6,
               m.dir_bytes / 1e6);
+  std::printf("quantization:  %s\n", m.quantization.c_str());
+  if (!m.source.empty()) std::printf("quantized from: %s\n", m.source.c_str());
   std::printf("embedding:     %s pooling%s%s, max %lld tokens\n", m.pooling.c_str(),
               m.normalize ? ", L2-normalised" : "",
               m.sentence_transformers ? " (sentence-transformers)" : "", (long long)m.max_length);

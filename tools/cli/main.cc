@@ -12,11 +12,12 @@ const char* kUsage =
     "usage: lowbit <command> [options]\n"
     "\n"
     "commands:\n"
-    "  embed   embed texts with a model (lowbit embed --help)\n"
-    "  info    describe a model folder (lowbit info --help)\n"
+    "  embed     embed texts with a model (lowbit embed --help)\n"
+    "  info      describe a model folder (lowbit info --help)\n"
+    "  quantize  quantize a checkpoint into a lowbit model (lowbit quantize --help)\n"
     "\n"
     "lowbit runs BERT-family encoders; --model takes a Hugging Face or sentence-transformers\n"
-    "checkpoint folder (config.json, model.safetensors, vocab.txt).\n";
+    "checkpoint folder (config.json, model.safetensors, vocab.txt) or a lowbit model folder.\n";
 
 }  // namespace
 
@@ -35,6 +36,7 @@ int main(int argc, char** argv) {
   try {
     if (cmd == "embed") return lowbit::cli::cmd_embed(args);
     if (cmd == "info") return lowbit::cli::cmd_info(args);
+    if (cmd == "quantize") return lowbit::cli::cmd_quantize(args);
     std::fprintf(stderr, "lowbit: unknown command '%s'\n%s", cmd.c_str(), kUsage);
     return 2;
   } catch (const lowbit::cli::UsageError& e) {

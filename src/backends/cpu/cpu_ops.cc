@@ -6,6 +6,8 @@
 #include <cmath>
 #include <vector>
 
+#include "core/dtype.h"
+
 namespace lowbit::cpu {
 
 namespace {
@@ -28,12 +30,20 @@ void linear_f32(const float* x, const float* w, const float* bias, float* y, int
   if (m == 0 || n == 0) return;
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(m), int(n), int(k), 1.0f, x, int(k), w,
               int(k), 0.0f, y, int(n));
+  bias_act_f32(y, bias, m, n, ep);
+}
+
+void bias_act_f32(float* y, const float* bias, int64_t m, int64_t n, Epilogue ep) {
   if (!bias && ep == Epilogue::None) return;
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < m; ++i) {
     float* row = y + i * n;
     for (int64_t j = 0; j < n; ++j) row[j] = apply(row[j] + (bias ? bias[j] : 0.0f), ep);
   }
+}
+
+void round_to_half_f32(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) x[i] = half_to_float(float_to_half(x[i]));
 }
 
 void add_layer_norm_f32(const float* x, const float* residual, const float* gamma,

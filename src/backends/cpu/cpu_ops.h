@@ -12,6 +12,13 @@ enum class Epilogue { None, GeluErf, GeluTanh, Relu };
 void linear_f32(const float* x, const float* w, const float* bias, float* y, int64_t m, int64_t n,
                 int64_t k, Epilogue ep);
 
+// y[m, n] = act(y[m, n] + bias[n]) in place (bias may be null): the float epilogue shared by the
+// FP32 GEMM and the quantized GEMMs.
+void bias_act_f32(float* y, const float* bias, int64_t m, int64_t n, Epilogue ep);
+
+// x rounded to the nearest FP16 value (round half to even), in place: FP16 GEMM emulation.
+void round_to_half_f32(float* x, int64_t n);
+
 // out[t] = LayerNorm(x[t] + residual[t]) * gamma + beta, over rows of width `n`.
 // residual may be null; out may alias x.
 void add_layer_norm_f32(const float* x, const float* residual, const float* gamma,
