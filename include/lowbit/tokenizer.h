@@ -1,4 +1,5 @@
-// BERT WordPiece tokenizer, matching Hugging Face's BertTokenizer (uncased and cased).
+// BERT WordPiece tokenizer, matching Hugging Face's BertTokenizer (uncased and cased), either
+// the current one (default) or the legacy Python one.
 #pragma once
 
 #include <cstdint>
@@ -18,6 +19,12 @@ struct TokenizerOptions {
   std::optional<bool> strip_accents;
   bool tokenize_chinese_chars = true;
   size_t max_input_chars_per_word = 100;
+  // false = Hugging Face's current BertTokenizer (the Rust `tokenizers` BertNormalizer /
+  // BertPreTokenizer / WordPiece, used by transformers >= 5 and sentence-transformers);
+  // true = transformers' legacy Python BertTokenizer (BertTokenizerLegacy). They differ in NFC,
+  // Greek final sigma, special tokens revealed by cleaning, unassigned code points, a few
+  // character classes, pair truncation and an empty second text of a pair.
+  bool legacy = false;
 };
 
 struct Encoding {
@@ -47,6 +54,7 @@ class WordPieceTokenizer {
   // [CLS] text [SEP], truncated to max_length (>= 2) by dropping word pieces at the end.
   Encoding encode(std::string_view text, size_t max_length) const;
   // [CLS] a [SEP] b [SEP] with type ids; "longest_first" truncation as Hugging Face does it.
+  // Fast mode: an empty `b` gives encode(a, max_length), as tok(a, "") does in transformers 5.
   Encoding encode_pair(std::string_view a, std::string_view b, size_t max_length) const;
 
   int32_t token_to_id(std::string_view token) const;  // -1 when absent

@@ -1,9 +1,15 @@
-// BERT WordPiece tokenization, following Hugging Face's slow (Python) BertTokenizer step by step:
-// PreTrainedTokenizer.tokenize (special tokens cut out of the raw text), BasicTokenizer.tokenize
-// (clean, CJK padding, NFC, whitespace split, lower-case / strip accents, punctuation split) and
-// WordpieceTokenizer (greedy longest match). Where the fast (Rust) tokenizer differs, this file
-// follows the slow one; tests/data/gen_tokenizer_cases.py lists the differences.
+// BERT WordPiece tokenization, following one of Hugging Face's two BertTokenizers step by step.
+// Both cut special tokens out of the raw text first and end with the same greedy longest-match
+// WordPiece; in between:
+//  * fast (default; the Rust `tokenizers` library): BertNormalizer (clean, CJK padding, strip
+//    accents, lower-case) and BertPreTokenizer (white space split, punctuation isolated);
+//  * legacy (transformers' Python BertTokenizer, BertTokenizerLegacy in transformers 5):
+//    BasicTokenizer (clean, CJK padding, NFC, str.split(), lower-case with Final_Sigma, strip
+//    accents, never_split check, punctuation split).
+// They also differ in pair truncation and in an empty second text. The character classes of
+// each are in text/unicode.h; tests/data/gen_tokenizer_cases.py lists every known difference.
 #include <algorithm>
+#include <cstdint>
 #include <fstream>
 #include <functional>
 #include <nlohmann/json.hpp>
@@ -102,13 +108,17 @@ struct WordPieceTokenizer::Impl {
   TokenizerOptions opts;
   bool strip = true;     // opts.strip_accents resolved against lower_case
   size_t max_bytes = 0;  // longest vocab entry, bounds the greedy search
-  SpecialTokens names;
   int32_t unk = -1, cls = -1, sep = -1, pad = -1;
   // Special tokens recognised in the text (those in the vocab), longest first so that the
   // longest one wins where several start at one position.
   std::vector<std::pair<std::u32string, int32_t>> specials;
 
   void run_wordpiece(std::u32string_view word, std::vector<int32_t>& out) const;
+  // The words of a chunk (text between special tokens), each passed to `emit`.
+  template <class Emit>
+  void legacy_words(std::u32string_view chunk, Emit&& emit) const;
+  template <class Emit>
+  void fast_words(std::u32string_view chunk, Emit&& emit) const;
   void tokenize_chunk(std::u32string_view chunk, std::vector<int32_t>& out) const;
   std::vector<int32_t> tokenize_ids(std::string_view text) const;
   static std::unique_ptr<Impl> make(std::vector<std::string> vocab, TokenizerOptions opts,
@@ -151,7 +161,6 @@ std::unique_ptr<WordPieceTokenizer::Impl> WordPieceTokenizer::Impl::make(
   }
   std::stable_sort(impl->specials.begin(), impl->specials.end(),
                    [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
-  impl->names = std::move(names);
   return impl;
 }
 
@@ -203,9 +212,9 @@ void WordPieceTokenizer::Impl::run_wordpiece(std::u32string_view word,
   }
 }
 
-// BasicTokenizer.tokenize followed by WordPiece, on text that holds no special token.
-void WordPieceTokenizer::Impl::tokenize_chunk(std::u32string_view chunk,
-                                              std::vector<int32_t>& out) const {
+// BasicTokenizer.tokenize, on text that holds no special token.
+template <class Emit>
+void WordPieceTokenizer::Impl::legacy_words(std::u32string_view chunk, Emit&& emit) const {
   std::u32string cleaned;
   cleaned.reserve(chunk.size());
   for (char32_t c : chunk) {
@@ -237,7 +246,7 @@ void WordPieceTokenizer::Impl::tokenize_chunk(std::u32string_view chunk,
     // Special tokens are never lower-cased nor split; one can appear here when cleaning
     // removed characters from inside it ("[SE\u200bP]").
     if (is_special(orig)) {
-      run_wordpiece(orig, out);
+      emit(orig);
       continue;
     }
     std::u32string word(orig);
@@ -245,7 +254,7 @@ void WordPieceTokenizer::Impl::tokenize_chunk(std::u32string_view chunk,
     if (strip) word = text::strip_accents(word);
     // _run_split_on_punc checks never_split again, after lower-casing and accent stripping.
     if (is_special(word)) {
-      run_wordpiece(word, out);
+      emit(std::u32string_view(word));
       continue;
     }
     // Punctuation split; the result is joined with spaces and split again in HF, so spaces
@@ -256,17 +265,67 @@ void WordPieceTokenizer::Impl::tokenize_chunk(std::u32string_view chunk,
       if (text::is_python_space(c)) {
         ++k;
       } else if (text::is_bert_punctuation(c)) {
-        run_wordpiece(std::u32string_view(word).substr(k, 1), out);
+        emit(std::u32string_view(word).substr(k, 1));
         ++k;
       } else {
         size_t e = k;
         while (e < word.size() && !text::is_bert_punctuation(word[e]) &&
                !text::is_python_space(word[e]))
           ++e;
-        run_wordpiece(std::u32string_view(word).substr(k, e - k), out);
+        emit(std::u32string_view(word).substr(k, e - k));
         k = e;
       }
     }
+  }
+}
+
+// The Rust BertNormalizer then BertPreTokenizer, on text that holds no special token. Unlike the
+// legacy path: no NFC, accents are stripped before lower-casing, lower-casing has no context,
+// and a special token that cleaning reveals ("[SE\u200bP]") is ordinary text.
+template <class Emit>
+void WordPieceTokenizer::Impl::fast_words(std::u32string_view chunk, Emit&& emit) const {
+  std::u32string s;
+  s.reserve(chunk.size());
+  for (char32_t c : chunk) {
+    if (c == 0 || c == 0xFFFD || text::fast::is_control(c)) continue;
+    if (text::fast::is_whitespace(c)) {
+      s.push_back(U' ');
+    } else if (opts.tokenize_chinese_chars && text::fast::is_cjk_char(c)) {
+      s.push_back(U' ');
+      s.push_back(c);
+      s.push_back(U' ');
+    } else {
+      s.push_back(c);
+    }
+  }
+  if (strip) s = text::fast::strip_accents(s);
+  if (opts.lower_case) s = text::fast::lower(s);
+  const std::u32string_view all = s;
+  size_t k = 0;
+  while (k < all.size()) {
+    if (text::fast::is_whitespace(all[k])) {
+      ++k;
+    } else if (text::fast::is_punctuation(all[k])) {
+      emit(all.substr(k, 1));
+      ++k;
+    } else {
+      size_t e = k;
+      while (e < all.size() && !text::fast::is_whitespace(all[e]) &&
+             !text::fast::is_punctuation(all[e]))
+        ++e;
+      emit(all.substr(k, e - k));
+      k = e;
+    }
+  }
+}
+
+void WordPieceTokenizer::Impl::tokenize_chunk(std::u32string_view chunk,
+                                              std::vector<int32_t>& out) const {
+  auto wordpiece = [&](std::u32string_view word) { run_wordpiece(word, out); };
+  if (opts.legacy) {
+    legacy_words(chunk, wordpiece);
+  } else {
+    fast_words(chunk, wordpiece);
   }
 }
 
@@ -298,6 +357,37 @@ std::vector<int32_t> WordPieceTokenizer::Impl::tokenize_ids(std::string_view tex
   tokenize_chunk(all.substr(chunk_start), out);
   return out;
 }
+
+namespace {
+
+// "longest_first" truncation of a pair of la + lb > room pieces: how many of each to keep.
+// transformers' truncate_sequences: cut the longer one down to the shorter, then share the
+// rest, the second sequence losing the odd piece.
+std::pair<size_t, size_t> longest_first_legacy(size_t la, size_t lb, size_t room) {
+  const size_t remove = la + lb - room;
+  const size_t first_remove = std::min(la > lb ? la - lb : lb - la, remove);
+  const size_t second_remove = remove - first_remove;
+  if (la > lb) {
+    return {la - first_remove - second_remove / 2, lb - (second_remove - second_remove / 2)};
+  }
+  return {la - second_remove / 2, lb - first_remove - (second_remove - second_remove / 2)};
+}
+
+// tokenizers' truncate_encodings, LongestFirst: the shorter sequence is kept whole when it takes
+// at most half the room, the longer one getting the rest; otherwise each gets half, the longer
+// one (the second when they are equal) keeping the odd piece.
+std::pair<size_t, size_t> longest_first_fast(size_t la, size_t lb, size_t room) {
+  size_t n1 = std::min(la, lb);
+  size_t n2 = n1 > room ? n1 : std::max(n1, room - n1);
+  if (n1 + n2 > room) {
+    n1 = room / 2;
+    n2 = room - n1;
+  }
+  if (la > lb) std::swap(n1, n2);
+  return {std::min(la, n1), std::min(lb, n2)};
+}
+
+}  // namespace
 
 WordPieceTokenizer::WordPieceTokenizer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 WordPieceTokenizer::WordPieceTokenizer(WordPieceTokenizer&&) noexcept = default;
@@ -392,29 +482,19 @@ Encoding WordPieceTokenizer::encode_pair(std::string_view a, std::string_view b,
                                          size_t max_length) const {
   if (max_length < 3)
     fail("encode_pair: max_length ", max_length, " leaves no room for [CLS] [SEP] [SEP]");
+  // transformers 5 passes `[(a, b)] if b else [a]` to the Rust tokenizer: an empty second text
+  // is no second text. (Its batch call, tok([a], [b]), keeps the pair.)
+  if (!impl_->opts.legacy && b.empty()) return encode(a, max_length);
   std::vector<int32_t> ia = impl_->tokenize_ids(a);
   std::vector<int32_t> ib = impl_->tokenize_ids(b);
   Encoding enc;
   enc.untruncated_length = ia.size() + ib.size() + 3;
   if (enc.untruncated_length > max_length) {
-    // transformers' truncate_sequences, "longest_first" for a pair: cut the longer one down
-    // to the shorter, then share the rest, the second sequence losing the odd token. (The
-    // fast tokenizer differs when the first is not the longer one: it keeps one more token of
-    // the second.)
-    const size_t remove = enc.untruncated_length - max_length;
-    const size_t la = ia.size(), lb = ib.size();
-    const size_t first_remove = std::min(la > lb ? la - lb : lb - la, remove);
-    const size_t second_remove = remove - first_remove;
-    size_t cut_a, cut_b;
-    if (la > lb) {
-      cut_a = first_remove + second_remove / 2;
-      cut_b = second_remove - second_remove / 2;
-    } else {
-      cut_a = second_remove / 2;
-      cut_b = first_remove + second_remove - second_remove / 2;
-    }
-    ia.resize(la - cut_a);
-    ib.resize(lb - cut_b);
+    const auto [keep_a, keep_b] = impl_->opts.legacy
+                                      ? longest_first_legacy(ia.size(), ib.size(), max_length - 3)
+                                      : longest_first_fast(ia.size(), ib.size(), max_length - 3);
+    ia.resize(keep_a);
+    ib.resize(keep_b);
   }
   enc.ids.reserve(ia.size() + ib.size() + 3);
   enc.ids.push_back(impl_->cls);

@@ -1,6 +1,7 @@
-// libFuzzer target for WordPieceTokenizer: arbitrary bytes through tokenize, encode and
-// encode_pair. Invalid UTF-8 must surface as lowbit::Error; anything else escaping, a sanitizer
-// report, or a broken invariant (checked below) is a bug.
+// libFuzzer target for WordPieceTokenizer, both modes (fast and legacy): arbitrary bytes through
+// tokenize, encode and encode_pair. Invalid UTF-8 must surface as lowbit::Error; anything else
+// escaping, a sanitizer report, or a broken invariant (checked below) is a bug.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -17,10 +18,10 @@ using lowbit::TokenizerOptions;
 using lowbit::WordPieceTokenizer;
 
 std::vector<std::string> fuzz_vocab() {
-  std::vector<std::string> v = {"[PAD]", "[UNK]",  "[CLS]", "[SEP]", "[MASK]", "un",
-                                "##aff", "##able", "hello", "world", "σ",      "##ς",
-                                "中",    "é",      "##é",   "i",     "##̇",     "a",
-                                "##a",   "[",      "]",     ",",     "."};
+  std::vector<std::string> v = {
+      "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un",  "##aff", "##able", "hello", "world",
+      "σ",     "##ς",   "中",    "é",     "##é",    "i",   "##̇",    "a",      "##a",   "[",
+      "]",     ",",     ".",     "sep",   "##́",     "##σ", "ο",     "##δ",    "##ο"};
   // Every printable ASCII character, alone and as a continuation, so that most words split.
   for (char c = '!'; c <= '~'; ++c) {
     v.emplace_back(1, c);
@@ -29,17 +30,21 @@ std::vector<std::string> fuzz_vocab() {
   return v;
 }
 
+// Three option sets, each in fast and legacy mode.
 const std::vector<WordPieceTokenizer>& tokenizers() {
   static const std::vector<WordPieceTokenizer> toks = [] {
     std::vector<WordPieceTokenizer> t;
-    TokenizerOptions opts;
-    t.push_back(WordPieceTokenizer::from_vocab(fuzz_vocab(), opts));
-    opts.lower_case = false;
-    t.push_back(WordPieceTokenizer::from_vocab(fuzz_vocab(), opts));
-    opts.strip_accents = true;
-    opts.tokenize_chinese_chars = false;
-    opts.max_input_chars_per_word = 5;
-    t.push_back(WordPieceTokenizer::from_vocab(fuzz_vocab(), opts));
+    for (bool legacy : {false, true}) {
+      TokenizerOptions opts;
+      opts.legacy = legacy;
+      t.push_back(WordPieceTokenizer::from_vocab(fuzz_vocab(), opts));
+      opts.lower_case = false;
+      t.push_back(WordPieceTokenizer::from_vocab(fuzz_vocab(), opts));
+      opts.strip_accents = true;
+      opts.tokenize_chinese_chars = false;
+      opts.max_input_chars_per_word = 5;
+      t.push_back(WordPieceTokenizer::from_vocab(fuzz_vocab(), opts));
+    }
     return t;
   }();
   return toks;
@@ -79,7 +84,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const lowbit::Encoding enc = tok.encode_pair(a, b, max_length + 1);
     check(enc.ids.size() <= max_length + 1 && enc.ids.size() == enc.type_ids.size());
     check(enc.ids.size() <= enc.untruncated_length);
-    check(enc.ids.size() >= 3 && enc.type_ids.front() == 0 && enc.type_ids.back() == 1);
+    if (b.empty() && !tok.options().legacy) {
+      // Fast mode: an empty second text is no second text.
+      const lowbit::Encoding single = tok.encode(a, max_length + 1);
+      check(enc.ids == single.ids && enc.type_ids == single.type_ids &&
+            enc.untruncated_length == single.untruncated_length);
+    } else {
+      check(enc.ids.size() >= 3 && enc.type_ids.front() == 0 && enc.type_ids.back() == 1);
+      // Both segments end with [SEP]; the cut (a's [SEP]) is where the type ids turn to 1.
+      const size_t n_a = static_cast<size_t>(
+          std::find(enc.type_ids.begin(), enc.type_ids.end(), 1) - enc.type_ids.begin());
+      check(n_a >= 2 && enc.ids[n_a - 1] == tok.sep_id() && enc.ids.back() == tok.sep_id());
+    }
   } catch (const lowbit::Error&) {
   }
   return 0;

