@@ -157,16 +157,20 @@ GroupStatus quantize_group(const QuantScheme& s, const float* x, int64_t n, uint
   }
   float lo, hi;
   clipped_range(x, n, s.clip, &lo, &hi);
-  if (lo == 0.0f) lo = 0.0f;  // -0.0 is read as +0.0, so a zero point is never -0.0
+  // The range always holds 0, which gets an integer code zp: 0.0 quantizes exactly
+  // (docs/quantization.md says why).
+  lo = std::min(lo, 0.0f);
+  hi = std::max(hi, 0.0f);
   const float range = hi - lo;
   if (std::isinf(range)) return GroupStatus::RangeOverflow;
   float scale = range / float(s.qmax());
   if (scale == 0.0f) scale = 1.0f;
-  *scale_out = scale;
-  *zero_out = lo;
   const float top = float(s.qmax());
+  const float zp = std::clamp(std::nearbyint(-lo / scale), 0.0f, top);
+  *scale_out = scale;
+  *zero_out = zp == 0.0f ? 0.0f : -(zp * scale);
   for (int64_t i = 0; i < n; ++i) {
-    const float q = std::clamp(std::nearbyint((clip_to(x[i], s.clip) - lo) / scale), 0.0f, top);
+    const float q = std::clamp(std::nearbyint(clip_to(x[i], s.clip) / scale) + zp, 0.0f, top);
     store_code(layout, row, k0 + i, int32_t(q));
   }
   return GroupStatus::Ok;

@@ -99,9 +99,9 @@ def quantize_group(x, sch, wide):
         qmax = 2 ** (sch["bits"] - 1) - 1
         q = np.clip(np.rint(v), -qmax - 1, qmax)
         return [int(t) for t in q], scale, None
-    lo, hi = T(np.min(x)), T(np.max(x))
-    if lo == 0:
-        lo = T(0.0)  # -0.0 reads as +0.0
+    # The range always holds 0, and 0 has an integer code zp (an integer zero point), so that
+    # 0.0 quantizes exactly.
+    lo, hi = min(T(np.min(x)), T(0)), max(T(np.max(x)), T(0))
     rng = T(hi - lo)
     if np.isinf(rng):
         raise QuantError(-1)
@@ -109,8 +109,10 @@ def quantize_group(x, sch, wide):
     scale = T(rng / T(levels))
     if scale == 0:
         scale = T(1)
-    q = np.clip(np.rint(((x - lo).astype(T) / scale).astype(T)), 0, levels)
-    return [int(t) for t in q], scale, lo
+    zp = T(np.clip(np.rint(T(-lo / scale)), 0, levels))
+    zero = T(0) if zp == 0 else T(-T(zp * scale))
+    q = np.clip((np.rint((x / scale).astype(T)) + zp).astype(T), 0, levels)
+    return [int(t) for t in q], scale, zero
 
 
 def dequant(codes, scale, zero, sch):
@@ -203,15 +205,18 @@ def find_ties(sym, bits, want, rng, wide_differs):
         m = F32(rng.uniform(0.5, 4.0))
         lo = F32(0) if sym else F32(-rng.uniform(0.1, 2.0))
         scale = F32(m / F32(levels)) if sym else F32(F32(m - lo) / F32(levels))
-        k = int(rng.integers(0, levels - 1))
+        if sym:
+            k = int(rng.integers(0, levels - 1))
+        else:  # x / scale = k + 0.5 inside [lo, m)
+            k = int(rng.integers(int(np.ceil(lo / scale)), int(np.floor(m / scale)) - 1))
         t = F32(k + 0.5)
-        x = F32(t * scale) if sym else F32(F32(t * scale) + lo)
-        if not (x < m):
+        x = F32(t * scale)
+        if not (lo <= x < m):
             continue
-        v = F32(x / scale) if sym else F32(F32(x - lo) / scale)
+        v = F32(x / scale)
         if v != t:
             continue
-        v64 = float(x) / (float(m) / levels) if sym else (float(x) - float(lo)) / (
+        v64 = float(x) / (float(m) / levels) if sym else float(x) / (
             (float(m) - float(lo)) / levels)
         differs = np.rint(v64) != np.rint(t)
         if differs != wide_differs:
@@ -250,7 +255,7 @@ def cases():
         add(quantize(f"negzeros_{sch}", sch, nz))
         add(quantize(f"mixed_negzero_{sch}", sch, mixed))
     add(quantize("asym_negzero_min", "uint4", [[-0.0, 0.5, 1.0, 0.0, 2.0, 3.0]]))
-    # Constant rows: asymmetric scale 1, zero = the constant, exact reconstruction.
+    # Constant rows: the range [min(c, 0), max(c, 0)] holds 0; c lands on (or next to) the top code.
     add(quantize("asym_constant", "uint8", [[5.0] * 6, [-3.25] * 6]))
     add(quantize("sym_constant", "int8", [[5.0] * 6, [-3.25] * 6]))
     # Huge outliers: one value 1e4 x the rest.
