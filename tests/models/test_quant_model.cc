@@ -21,6 +21,7 @@ namespace lowbit {
 namespace {
 
 using lowbit::testing::minilm_dir;
+using lowbit::testing::engine_load_error;
 using lowbit::testing::TempDir;
 using Json = nlohmann::json;
 
@@ -55,14 +56,6 @@ std::string quantize(const TempDir& tmp, const std::string& name, const std::str
   return o.out_dir;
 }
 
-std::string load_error(const std::string& dir) {
-  try {
-    Engine::load(dir);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 class QuantModel : public ::testing::Test {
  protected:
@@ -151,7 +144,7 @@ TEST_F(QuantModel, BrokenLowbitFoldersGiveClearErrors) {
     f.seekp(-100, std::ios::end);
     f.put('\x5a');
     f.close();
-    const std::string msg = load_error(d);
+    const std::string msg = engine_load_error(d);
     EXPECT_NE(msg.find("recipe.json"), std::string::npos) << msg;
     EXPECT_NE(msg.find("hash"), std::string::npos) << msg;
   }
@@ -160,27 +153,27 @@ TEST_F(QuantModel, BrokenLowbitFoldersGiveClearErrors) {
     edit_recipe(d, [](Json& r) {
       r["layers"][2]["q3"] = {{"mode", "w8a8"}, {"weight", "int8"}, {"activation", "int8"}};
     });
-    const std::string msg = load_error(d);
+    const std::string msg = engine_load_error(d);
     EXPECT_NE(msg.find("encoder.layer.2.intermediate.dense.qweight"), std::string::npos) << msg;
     EXPECT_NE(msg.find("recipe.json implies"), std::string::npos) << msg;
   }
   {  // scheme that contradicts the mode
     const std::string d = copy("contradiction");
     edit_recipe(d, [](Json& r) { r["layers"][0]["q1"]["weight"] = "int8"; });
-    const std::string msg = load_error(d);
+    const std::string msg = engine_load_error(d);
     EXPECT_NE(msg.find("layer 0 q1"), std::string::npos) << msg;
     EXPECT_NE(msg.find("do not match mode w4a4"), std::string::npos) << msg;
   }
   {  // unknown mode, missing layer, bad JSON
     const std::string d = copy("badmode");
     edit_recipe(d, [](Json& r) { r["layers"][1]["q2"]["mode"] = "w3a3"; });
-    EXPECT_NE(load_error(d).find("w3a3"), std::string::npos);
+    EXPECT_NE(engine_load_error(d).find("w3a3"), std::string::npos);
     const std::string d2 = copy("layers");
     edit_recipe(d2, [](Json& r) { r["layers"].erase(5); });
-    EXPECT_NE(load_error(d2).find("has 5 layers"), std::string::npos);
+    EXPECT_NE(engine_load_error(d2).find("has 5 layers"), std::string::npos);
     const std::string d3 = copy("badjson");
     std::ofstream(d3 + "/recipe.json") << "{\"format\": ";
-    EXPECT_NE(load_error(d3).find("invalid JSON"), std::string::npos);
+    EXPECT_NE(engine_load_error(d3).find("invalid JSON"), std::string::npos);
   }
 }
 

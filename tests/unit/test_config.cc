@@ -17,6 +17,7 @@ namespace lowbit {
 namespace {
 
 using lowbit::testing::minilm_dir;
+using lowbit::testing::engine_load_error;
 using lowbit::testing::TempDir;
 using Json = nlohmann::json;
 
@@ -45,19 +46,10 @@ struct ModelCopy {
   }
 };
 
-// The engine load error for a folder, or "" when it loads.
-std::string load_error(const std::string& dir) {
-  try {
-    Engine::load(dir);
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 #define EXPECT_ERROR_HAS(dir, ...)                                               \
   do {                                                                           \
-    const std::string msg_ = load_error(dir);                                    \
+    const std::string msg_ = engine_load_error(dir);                                    \
     EXPECT_FALSE(msg_.empty()) << "expected a load error";                       \
     EXPECT_EQ(msg_.find('\n'), std::string::npos) << "not one line: " << msg_;   \
     for (const char* part : {__VA_ARGS__})                                       \
@@ -71,7 +63,7 @@ class BadModel : public ::testing::Test {
 
 TEST_F(BadModel, TheRealOneLoads) {
   ModelCopy m;
-  EXPECT_EQ(load_error(m.dir()), "");
+  EXPECT_EQ(engine_load_error(m.dir()), "");
 }
 
 TEST_F(BadModel, MissingFolderAndFiles) {
