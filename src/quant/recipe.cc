@@ -194,14 +194,22 @@ std::string Recipe::summary() const {
     std::string modes;
     for (const LayerQuant& l : layers) {
       const std::string m = gemm_mode_name(l[size_t(g)].mode);
-      if (modes.find(m) == std::string::npos) modes += (modes.empty() ? "" : "/") + m;
+      if (modes.find(m) != std::string::npos) continue;
+      if (!modes.empty()) modes += '/';
+      modes += m;
     }
     if (!parts.count(modes)) order.push_back(modes);
-    auto& p = parts[modes];
-    p += (p.empty() ? "" : ",") + std::string(gemm_name(g));
+    std::string& p = parts[modes];
+    if (!p.empty()) p += ',';
+    p += gemm_name(g);
   }
   std::string s;
-  for (const auto& m : order) s += (s.empty() ? "" : "; ") + m + " on " + parts[m];
+  for (const auto& m : order) {
+    if (!s.empty()) s += "; ";
+    s += m;
+    s += " on ";
+    s += parts[m];
+  }
   return s;
 }
 
