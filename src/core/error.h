@@ -30,8 +30,8 @@ template <typename... Args>
 }  // namespace lowbit
 
 // Internal invariant checks (programming errors, not bad input): the message carries file:line.
-#define LOWBIT_CHECK(cond, ...)                                                          \
-  do {                                                                                   \
-    if (!(cond))                                                                         \
+#define LOWBIT_CHECK(cond, ...)                                                            \
+  do {                                                                                     \
+    if (!(cond))                                                                           \
       ::lowbit::fail(__FILE__, ":", __LINE__, ": check failed: " #cond ": ", __VA_ARGS__); \
   } while (0)

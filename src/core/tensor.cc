@@ -45,8 +45,7 @@ Tensor Tensor::zeros(std::vector<int64_t> shape, DType dtype) {
 }
 
 Tensor Tensor::reshape(std::vector<int64_t> shape) const {
-  if (shape_numel(shape) != numel_)
-    fail("cannot reshape ", describe(), " to ", shape_str(shape));
+  if (shape_numel(shape) != numel_) fail("cannot reshape ", describe(), " to ", shape_str(shape));
   Tensor t = *this;
   t.shape_ = std::move(shape);
   return t;

@@ -10,9 +10,12 @@ namespace lowbit {
 
 const char* activation_name(Activation a) {
   switch (a) {
-    case Activation::GeluErf: return "gelu";
-    case Activation::GeluTanh: return "gelu_tanh";
-    case Activation::Relu: return "relu";
+    case Activation::GeluErf:
+      return "gelu";
+    case Activation::GeluTanh:
+      return "gelu_tanh";
+    case Activation::Relu:
+      return "relu";
   }
   return "?";
 }
@@ -20,15 +23,20 @@ const char* activation_name(Activation a) {
 namespace {
 
 // Head-less encoders and the heads whose encoder weights we can use (the head is ignored).
-constexpr std::array<std::string_view, 7> kArchitectures{
-    "BertModel", "BertForMaskedLM", "BertForPreTraining", "BertForSequenceClassification",
-    "BertForTokenClassification", "BertForQuestionAnswering", "BertForNextSentencePrediction"};
+constexpr std::array<std::string_view, 7> kArchitectures{"BertModel",
+                                                         "BertForMaskedLM",
+                                                         "BertForPreTraining",
+                                                         "BertForSequenceClassification",
+                                                         "BertForTokenClassification",
+                                                         "BertForQuestionAnswering",
+                                                         "BertForNextSentencePrediction"};
 
 Activation parse_activation(const std::string& s, const std::string& where) {
   if (s == "gelu") return Activation::GeluErf;
   if (s == "gelu_new" || s == "gelu_pytorch_tanh" || s == "gelu_fast") return Activation::GeluTanh;
   if (s == "relu") return Activation::Relu;
-  fail(where, ": unsupported hidden_act \"", s, "\" (supported: gelu, gelu_new, gelu_pytorch_tanh, relu)");
+  fail(where, ": unsupported hidden_act \"", s,
+       "\" (supported: gelu, gelu_new, gelu_pytorch_tanh, relu)");
 }
 
 void check_positive(int64_t v, const char* key, const std::string& where) {

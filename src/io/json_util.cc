@@ -43,7 +43,8 @@ const Json* field(const Json& j, const char* key) {
 std::optional<int64_t> optional_int(const Json& j, const char* key, const std::string& where) {
   const Json* v = field(j, key);
   if (!v) return std::nullopt;
-  if (!v->is_number_integer()) fail(where, ": field \"", key, "\" must be an integer, got ", v->dump());
+  if (!v->is_number_integer())
+    fail(where, ": field \"", key, "\" must be an integer, got ", v->dump());
   return v->get<int64_t>();
 }
 

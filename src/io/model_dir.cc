@@ -79,8 +79,9 @@ ModelDir open_model_dir(const std::string& dir) {
   if (!fs::exists(m.config_path)) fail(m.config_path, ": no such file (is this a model folder?)");
   if (!fs::exists(m.weights_path)) {
     if (fs::exists(fs::path(dir) / "pytorch_model.bin"))
-      fail(m.weights_path, ": no such file; only pytorch_model.bin is present, and lowbit reads "
-                           "safetensors (convert with safetensors.torch.save_file)");
+      fail(m.weights_path,
+           ": no such file; only pytorch_model.bin is present, and lowbit reads "
+           "safetensors (convert with safetensors.torch.save_file)");
     fail(m.weights_path, ": no such file");
   }
   m.config = load_bert_config(m.config_path);

@@ -10,7 +10,9 @@ void convert_to_f32(const TensorView& v, float* dst) {
   const int64_t n = v.numel();
   const std::byte* src = v.bytes.data();
   switch (v.dtype) {
-    case DType::F32: std::memcpy(dst, src, size_t(n) * 4); return;
+    case DType::F32:
+      std::memcpy(dst, src, size_t(n) * 4);
+      return;
     case DType::F16:
     case DType::BF16:
       for (int64_t i = 0; i < n; ++i) {
@@ -123,8 +125,9 @@ Linear Linear::load_lowbit(const WeightSource& src, const std::string& stored, c
       }
   }
   for (float s : m.scales)
-    if (!(std::isfinite(s) && s > 0)) fail(src.path(), ": tensor ", stored, ".wscale has a scale ", s,
-                                            " that is not finite and positive");
+    if (!(std::isfinite(s) && s > 0))
+      fail(src.path(), ": tensor ", stored, ".wscale has a scale ", s,
+           " that is not finite and positive");
   return l;
 }
 

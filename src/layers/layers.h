@@ -18,12 +18,14 @@ namespace lowbit {
 class WeightSource {
  public:
   // `prefix` is prepended to every name ("" or "bert.").
-  WeightSource(const SafeTensors& file, std::string prefix) : file_(file), prefix_(std::move(prefix)) {}
+  WeightSource(const SafeTensors& file, std::string prefix)
+      : file_(file), prefix_(std::move(prefix)) {}
   Tensor load(const std::string& name, const std::vector<int64_t>& shape) const;
   // Loads several [rows_i, cols] tensors stacked along dim 0 (QKV into one GEMM).
   Tensor load_stacked(const std::vector<std::string>& names, int64_t rows_each, int64_t cols) const;
   // Raw bytes of a tensor that must have exactly this dtype and shape.
-  const TensorView& raw(const std::string& name, DType dtype, const std::vector<int64_t>& shape) const;
+  const TensorView& raw(const std::string& name, DType dtype,
+                        const std::vector<int64_t>& shape) const;
   bool has(const std::string& name) const { return file_.find(prefix_ + name) != nullptr; }
   const std::string& path() const { return file_.path(); }
 
@@ -41,12 +43,12 @@ struct GemmInput {
 };
 
 struct Linear {
-  GemmQuant quant;         // mode and schemes
-  Tensor weight;           // [out, in] F32: FP32 mode, or FP16 mode (values rounded to half)
-  QuantizedMatrix qweight; // quantized modes
-  Tensor bias;             // [out]
+  GemmQuant quant;          // mode and schemes
+  Tensor weight;            // [out, in] F32: FP32 mode, or FP16 mode (values rounded to half)
+  QuantizedMatrix qweight;  // quantized modes
+  Tensor bias;              // [out]
   int64_t in = 0, out = 0;
-  std::string name;        // e.g. "encoder.layer.3.q3", for messages
+  std::string name;  // e.g. "encoder.layer.3.q3", for messages
 
   // FP32 weights from a Hugging Face checkpoint.
   static Linear load(const WeightSource& src, const std::string& name, int64_t in, int64_t out);

@@ -6,7 +6,8 @@
 
 namespace lowbit {
 
-void RaggedBatch::add(const std::vector<int32_t>& seq_ids, const std::vector<int32_t>& seq_type_ids) {
+void RaggedBatch::add(const std::vector<int32_t>& seq_ids,
+                      const std::vector<int32_t>& seq_type_ids) {
   if (seq_ids.empty()) fail("cannot add an empty sequence to a batch");
   if (seq_ids.size() != seq_type_ids.size()) fail("ids and type ids differ in length");
   if (cu_seqlens.empty()) cu_seqlens.push_back(0);
@@ -18,10 +19,14 @@ void RaggedBatch::add(const std::vector<int32_t>& seq_ids, const std::vector<int
 
 Linear& BertLayer::gemm(int g) {
   switch (g) {
-    case 0: return qkv;
-    case 1: return attn_out;
-    case 2: return ffn_in;
-    case 3: return ffn_out;
+    case 0:
+      return qkv;
+    case 1:
+      return attn_out;
+    case 2:
+      return ffn_in;
+    case 3:
+      return ffn_out;
   }
   fail("GEMM index ", g, " out of range");
 }
@@ -31,15 +36,19 @@ namespace {
 std::string detect_prefix(const SafeTensors& file) {
   if (file.find("embeddings.word_embeddings.weight")) return "";
   if (file.find("bert.embeddings.word_embeddings.weight")) return "bert.";
-  fail(file.path(), ": no BERT embeddings found (expected a tensor named "
-                    "embeddings.word_embeddings.weight or bert.embeddings.word_embeddings.weight)");
+  fail(file.path(),
+       ": no BERT embeddings found (expected a tensor named "
+       "embeddings.word_embeddings.weight or bert.embeddings.word_embeddings.weight)");
 }
 
 ops::Epilogue epilogue_for(Activation a) {
   switch (a) {
-    case Activation::GeluErf: return ops::Epilogue::GeluErf;
-    case Activation::GeluTanh: return ops::Epilogue::GeluTanh;
-    case Activation::Relu: return ops::Epilogue::Relu;
+    case Activation::GeluErf:
+      return ops::Epilogue::GeluErf;
+    case Activation::GeluTanh:
+      return ops::Epilogue::GeluTanh;
+    case Activation::Relu:
+      return ops::Epilogue::Relu;
   }
   return ops::Epilogue::None;
 }
@@ -57,7 +66,8 @@ std::string gemm_stored_name(int64_t layer, int g) {
 void BertModel::load_embeddings(const WeightSource& src) {
   const int64_t h = config_.hidden_size;
   word_emb_ = src.load("embeddings.word_embeddings.weight", {config_.vocab_size, h});
-  pos_emb_ = src.load("embeddings.position_embeddings.weight", {config_.max_position_embeddings, h});
+  pos_emb_ =
+      src.load("embeddings.position_embeddings.weight", {config_.max_position_embeddings, h});
   type_emb_ = src.load("embeddings.token_type_embeddings.weight", {config_.type_vocab_size, h});
   emb_ln_ = LayerNorm::load(src, "embeddings.LayerNorm", h, config_.layer_norm_eps);
   if (src.has(layer_prefix(config_.num_layers) + "attention.output.dense.bias"))
@@ -94,8 +104,8 @@ BertModel::BertModel(const BertConfig& config, const SafeTensors& file, const Re
     const std::string p = layer_prefix(i);
     BertLayer l;
     for (int g = 0; g < kGemmsPerLayer; ++g)
-      l.gemm(g) = Linear::load_lowbit(src, gemm_stored_name(i, g), recipe.layers[size_t(i)][size_t(g)],
-                                      in[g], out[g]);
+      l.gemm(g) = Linear::load_lowbit(src, gemm_stored_name(i, g),
+                                      recipe.layers[size_t(i)][size_t(g)], in[g], out[g]);
     l.attn_ln = LayerNorm::load(src, p + "attention.output.LayerNorm", h, config.layer_norm_eps);
     l.ffn_ln = LayerNorm::load(src, p + "output.LayerNorm", h, config.layer_norm_eps);
     layers_.push_back(std::move(l));

@@ -26,11 +26,11 @@ struct RaggedBatch {
 };
 
 struct BertLayer {
-  Linear qkv;        // q1: [3H, H]
-  Linear attn_out;   // q2: [H, H]
+  Linear qkv;       // q1: [3H, H]
+  Linear attn_out;  // q2: [H, H]
   LayerNorm attn_ln;
-  Linear ffn_in;     // q3: [I, H]
-  Linear ffn_out;    // q4: [H, I]
+  Linear ffn_in;   // q3: [I, H]
+  Linear ffn_out;  // q4: [H, I]
   LayerNorm ffn_ln;
 
   Linear& gemm(int g);

@@ -20,7 +20,8 @@ void check_cu_seqlens(const std::vector<int32_t>& cu, int64_t tokens, const char
   if (cu.empty() || cu.front() != 0 || cu.back() != tokens)
     fail(op, ": cu_seqlens must run from 0 to the token count ", tokens);
   for (size_t i = 1; i < cu.size(); ++i)
-    if (cu[i] <= cu[i - 1]) fail(op, ": cu_seqlens must be strictly increasing (empty sequence ", i - 1, ")");
+    if (cu[i] <= cu[i - 1])
+      fail(op, ": cu_seqlens must be strictly increasing (empty sequence ", i - 1, ")");
 }
 
 }  // namespace

@@ -147,8 +147,11 @@ QuantizeReport quantize_model(const QuantizeOptions& opts) {
         const QuantizedMatrix qw = quantize_matrix(fp.weight, q.weight, fp.name + ".weight");
         const ClipChoice c = search_clip(inputs[l][size_t(g)], fp, q, qw, int64_t(l), g);
         rep.clips.push_back(c);
-        report.push_back({{"layer", l}, {"gemm", gemm_name(g)}, {"absmax", c.absmax},
-                          {"clip", c.clip}, {"rel_err_noclip", c.err_noclip},
+        report.push_back({{"layer", l},
+                          {"gemm", gemm_name(g)},
+                          {"absmax", c.absmax},
+                          {"clip", c.clip},
+                          {"rel_err_noclip", c.err_noclip},
                           {"rel_err_clip", c.err_clip}});
         if (opts.progress) opts.progress("searching clips", ++done, total);
       }

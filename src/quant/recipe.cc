@@ -16,8 +16,8 @@ constexpr std::array<std::pair<GemmMode, const char*>, 6> kModes{{
     {GemmMode::Fp8, "fp8"},
 }};
 constexpr std::array<const char*, kGemmsPerLayer> kGemmNames{"q1", "q2", "q3", "q4"};
-constexpr std::array<const char*, kGemmsPerLayer> kGemmRoles{
-    "QKV projection", "attention output", "FFN intermediate", "FFN output"};
+constexpr std::array<const char*, kGemmsPerLayer> kGemmRoles{"QKV projection", "attention output",
+                                                             "FFN intermediate", "FFN output"};
 }  // namespace
 
 const char* gemm_mode_name(GemmMode m) {
@@ -40,16 +40,20 @@ const char* gemm_role(int g) { return kGemmRoles.at(size_t(g)); }
 int parse_gemm_name(const std::string& s) {
   for (int g = 0; g < kGemmsPerLayer; ++g)
     if (s == kGemmNames[size_t(g)]) return g;
-  fail("unknown GEMM \"", s, "\" (expected q1 (QKV), q2 (attention output), q3 (FFN in) or q4 (FFN out))");
+  fail("unknown GEMM \"", s,
+       "\" (expected q1 (QKV), q2 (attention output), q3 (FFN in) or q4 (FFN out))");
 }
 
 GemmQuant GemmQuant::make(GemmMode mode, bool asym, int64_t group_size) {
   GemmQuant q;
   q.mode = mode;
-  auto act = [&](int bits) { return asym ? QuantScheme::int_asym(bits) : QuantScheme::int_sym(bits); };
+  auto act = [&](int bits) {
+    return asym ? QuantScheme::int_asym(bits) : QuantScheme::int_sym(bits);
+  };
   switch (mode) {
     case GemmMode::Fp32:
-    case GemmMode::Fp16: return q;
+    case GemmMode::Fp16:
+      return q;
     case GemmMode::W8A8:
       q.weight = QuantScheme::int_sym(8, group_size);
       q.act = act(8);
@@ -168,8 +172,8 @@ Recipe Recipe::from_json(const nlohmann::json& j, const std::string& where, int6
   auto layers = j.find("layers");
   if (layers == j.end() || !layers->is_array()) fail(where, ": field \"layers\" must be a list");
   if (int64_t(layers->size()) != num_layers)
-    fail(where, ": has ", layers->size(), " layers but config.json says num_hidden_layers = ",
-         num_layers);
+    fail(where, ": has ", layers->size(),
+         " layers but config.json says num_hidden_layers = ", num_layers);
   for (size_t i = 0; i < layers->size(); ++i) {
     const nlohmann::json& lj = (*layers)[i];
     const std::string lw = where + " layer " + std::to_string(i);

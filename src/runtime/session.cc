@@ -48,8 +48,8 @@ struct Engine::Impl {
         tokenizer(WordPieceTokenizer::from_dir(dir.dir)),
         model(make_model(dir, weights, recipe)) {
     if (int64_t(tokenizer.vocab_size()) != dir.config.vocab_size)
-      fail(dir.dir, "/vocab.txt: has ", tokenizer.vocab_size(), " tokens but config.json says vocab_size = ",
-           dir.config.vocab_size);
+      fail(dir.dir, "/vocab.txt: has ", tokenizer.vocab_size(),
+           " tokens but config.json says vocab_size = ", dir.config.vocab_size);
     fill_info();
   }
 
@@ -73,7 +73,8 @@ void Engine::Impl::fill_info() {
   info.activation = activation_name(c.activation);
   info.parameters = model.parameter_count();
   std::map<std::string, int64_t> dtypes;
-  for (const TensorView& t : weights.tensors()) dtypes[std::string(dtype_name(t.dtype))] += t.numel();
+  for (const TensorView& t : weights.tensors())
+    dtypes[std::string(dtype_name(t.dtype))] += t.numel();
   info.dtypes.assign(dtypes.begin(), dtypes.end());
   info.weights_bytes = int64_t(weights.file_size());
   for (const auto& e : std::filesystem::recursive_directory_iterator(dir.dir))
@@ -84,7 +85,8 @@ void Engine::Impl::fill_info() {
   info.max_length = dir.max_length;
   info.lower_case = tokenizer.options().lower_case;
   info.quantization = recipe ? recipe->summary() : "fp32 (not quantized)";
-  if (recipe) info.source = recipe->source_name + " (sha256 " + recipe->source_sha256.substr(0, 12) + "...)";
+  if (recipe)
+    info.source = recipe->source_name + " (sha256 " + recipe->source_sha256.substr(0, 12) + "...)";
 }
 
 int64_t Engine::Impl::max_length(const EmbedOptions& opts) const {

@@ -20,8 +20,8 @@ namespace fs = std::filesystem;
 namespace lowbit {
 namespace {
 
-using lowbit::testing::minilm_dir;
 using lowbit::testing::engine_load_error;
+using lowbit::testing::minilm_dir;
 using lowbit::testing::TempDir;
 using Json = nlohmann::json;
 
@@ -55,7 +55,6 @@ std::string quantize(const TempDir& tmp, const std::string& name, const std::str
   quantize_model(o);
   return o.out_dir;
 }
-
 
 class QuantModel : public ::testing::Test {
  protected:
@@ -116,8 +115,8 @@ TEST_F(QuantModel, EveryRecipeLoadsAndRuns) {
                                          {"w4a4", false, {2}, 0.8},
                                          {"w4a4", true, {0, 1, 2, 3}, 0.3},
                                          {"fp8", false, {0, 1, 2, 3}, 0.99}}) {
-    const std::string name = std::string(c.recipe) + (c.asym ? "-asym" : "") + "-" +
-                             std::to_string(c.parts.size());
+    const std::string name =
+        std::string(c.recipe) + (c.asym ? "-asym" : "") + "-" + std::to_string(c.parts.size());
     const auto e = Engine::load(quantize(tmp, name, c.recipe, c.asym, c.parts));
     const Embeddings q = e->embed(texts);
     for (int64_t i = 0; i < q.rows; ++i)

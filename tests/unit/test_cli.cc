@@ -57,7 +57,7 @@ TEST_F(Cli, EmbedJson) {
 
 TEST_F(Cli, EmbedStdinTsvAndOptions) {
   const CliRun r = run("embed " + model_arg() + " --format tsv --pooling cls --no-normalize -",
-                    "first line\nsecond line\r\nthird\n");
+                       "first line\nsecond line\r\nthird\n");
   ASSERT_EQ(r.status, 0) << r.err;
   size_t lines = 0, tabs = 0;
   for (char c : r.out) {
@@ -70,8 +70,8 @@ TEST_F(Cli, EmbedStdinTsvAndOptions) {
 
 TEST_F(Cli, SimilarityMatrix) {
   const CliRun r = run("embed " + model_arg() +
-                    " --similarity 'A cat sits on the mat.' 'A kitten rests on a rug.' "
-                    "'Interest rates rose again.'");
+                       " --similarity 'A cat sits on the mat.' 'A kitten rests on a rug.' "
+                       "'Interest rates rose again.'");
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("embeddings: 3 x 384"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("1.000"), std::string::npos) << r.out;

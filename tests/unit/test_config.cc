@@ -16,8 +16,8 @@ namespace fs = std::filesystem;
 namespace lowbit {
 namespace {
 
-using lowbit::testing::minilm_dir;
 using lowbit::testing::engine_load_error;
+using lowbit::testing::minilm_dir;
 using lowbit::testing::TempDir;
 using Json = nlohmann::json;
 
@@ -46,13 +46,12 @@ struct ModelCopy {
   }
 };
 
-
-#define EXPECT_ERROR_HAS(dir, ...)                                               \
-  do {                                                                           \
-    const std::string msg_ = engine_load_error(dir);                                    \
-    EXPECT_FALSE(msg_.empty()) << "expected a load error";                       \
-    EXPECT_EQ(msg_.find('\n'), std::string::npos) << "not one line: " << msg_;   \
-    for (const char* part : {__VA_ARGS__})                                       \
+#define EXPECT_ERROR_HAS(dir, ...)                                                          \
+  do {                                                                                      \
+    const std::string msg_ = engine_load_error(dir);                                        \
+    EXPECT_FALSE(msg_.empty()) << "expected a load error";                                  \
+    EXPECT_EQ(msg_.find('\n'), std::string::npos) << "not one line: " << msg_;              \
+    for (const char* part : {__VA_ARGS__})                                                  \
       EXPECT_NE(msg_.find(part), std::string::npos) << "'" << part << "' not in: " << msg_; \
   } while (0)
 

@@ -115,15 +115,16 @@ std::vector<std::string> read_lines(std::istream& in) {
 
 class ProgressBar {
  public:
-  explicit ProgressBar(bool enabled) : enabled_(enabled), start_(std::chrono::steady_clock::now()) {}
+  explicit ProgressBar(bool enabled)
+      : enabled_(enabled), start_(std::chrono::steady_clock::now()) {}
   void update(size_t done, size_t total) {
     if (!enabled_) return;
     const double secs =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
     const int width = 30, filled = total ? int(width * done / total) : width;
-    std::fprintf(stderr, "\r[%s%s] %zu/%zu texts, %.1f s, %.0f texts/s", std::string(filled, '#').c_str(),
-                 std::string(width - filled, '.').c_str(), done, total, secs,
-                 secs > 0 ? double(done) / secs : 0.0);
+    std::fprintf(stderr, "\r[%s%s] %zu/%zu texts, %.1f s, %.0f texts/s",
+                 std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(), done,
+                 total, secs, secs > 0 ? double(done) / secs : 0.0);
     if (done == total) std::fputc('\n', stderr);
     std::fflush(stderr);
   }
@@ -170,9 +171,9 @@ void print_similarity(const Embeddings& e, const std::vector<std::string>& texts
 }  // namespace
 
 int cmd_embed(const std::vector<std::string>& argv) {
-  const Args a = parse_args(
-      argv, {"model", "pooling", "format", "max-length", "batch-tokens", "threads"},
-      {"normalize", "no-normalize", "similarity", "progress", "quiet", "help"});
+  const Args a =
+      parse_args(argv, {"model", "pooling", "format", "max-length", "batch-tokens", "threads"},
+                 {"normalize", "no-normalize", "similarity", "progress", "quiet", "help"});
   if (a.has("help")) {
     std::fputs(kEmbedHelp, stdout);
     return 0;
@@ -224,8 +225,8 @@ int cmd_embed(const std::vector<std::string>& argv) {
   std::string out;
   if (format == "json") {
     out += "{\"shape\": [" + std::to_string(e.rows) + ", " + std::to_string(e.dim) +
-           "], \"pooling\": \"" + pooling + "\", \"normalized\": " + (normalized ? "true" : "false") +
-           ", \"embeddings\": [";
+           "], \"pooling\": \"" + pooling +
+           "\", \"normalized\": " + (normalized ? "true" : "false") + ", \"embeddings\": [";
     for (int64_t i = 0; i < e.rows; ++i) {
       out += i ? ",\n  [" : "\n  [";
       for (int64_t k = 0; k < e.dim; ++k) {
@@ -289,8 +290,8 @@ int cmd_info(const std::vector<std::string>& argv) {
   }
   std::printf("model:         %s\n", m.dir.c_str());
   std::printf("architecture:  %s (%s), %lld layers, hidden %lld, %lld heads, intermediate %lld\n",
-              m.architecture.c_str(), m.model_type.c_str(), (long long)m.layers, (long long)m.hidden,
-              (long long)m.heads, (long long)m.intermediate);
+              m.architecture.c_str(), m.model_type.c_str(), (long long)m.layers,
+              (long long)m.hidden, (long long)m.heads, (long long)m.intermediate);
   std::printf("vocabulary:    %lld tokens (%s), max positions %lld, type vocab %lld\n",
               (long long)m.vocab, m.lower_case ? "uncased" : "cased",
               (long long)m.max_position_embeddings, (long long)m.type_vocab);

@@ -91,8 +91,8 @@ int cmd_quantize(const std::vector<std::string>& argv) {
     if (!tty && done != total) return;  // logs: one line per stage
     const int width = 30, filled = total ? int(width * done / total) : width;
     std::fprintf(stderr, "%s%-16s [%s%s] %zu/%zu", tty ? "\r" : "", stage.c_str(),
-                 std::string(size_t(filled), '#').c_str(), std::string(size_t(width - filled), '.').c_str(),
-                 done, total);
+                 std::string(size_t(filled), '#').c_str(),
+                 std::string(size_t(width - filled), '.').c_str(), done, total);
     if (done == total) std::fputc('\n', stderr);
     std::fflush(stderr);
   };
@@ -103,8 +103,8 @@ int cmd_quantize(const std::vector<std::string>& argv) {
   if (!r.clips.empty()) {
     std::printf("activation clip search (%zu calibration texts): relative output error\n",
                 o.calib.size());
-    std::printf("%-6s %-4s %10s %10s %12s %12s\n", "layer", "gemm", "absmax", "clip",
-                "err no clip", "err clipped");
+    std::printf("%-6s %-4s %10s %10s %12s %12s\n", "layer", "gemm", "absmax", "clip", "err no clip",
+                "err clipped");
     for (const ClipChoice& c : r.clips)
       std::printf("%-6lld %-4s %10.4g %10s %12.3e %12.3e\n", (long long)c.layer, gemm_name(c.gemm),
                   double(c.absmax), c.clip > 0 ? std::to_string(c.clip).c_str() : "none",

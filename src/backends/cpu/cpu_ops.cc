@@ -13,13 +13,16 @@ namespace lowbit::cpu {
 namespace {
 inline float apply(float v, Epilogue ep) {
   switch (ep) {
-    case Epilogue::None: return v;
-    case Epilogue::GeluErf: return 0.5f * v * (1.0f + std::erf(v * float(M_SQRT1_2)));
+    case Epilogue::None:
+      return v;
+    case Epilogue::GeluErf:
+      return 0.5f * v * (1.0f + std::erf(v * float(M_SQRT1_2)));
     case Epilogue::GeluTanh: {
       const float c = 0.7978845608028654f;  // sqrt(2/pi)
       return 0.5f * v * (1.0f + std::tanh(c * (v + 0.044715f * v * v * v)));
     }
-    case Epilogue::Relu: return v > 0 ? v : 0.0f;
+    case Epilogue::Relu:
+      return v > 0 ? v : 0.0f;
   }
   return v;
 }
