@@ -1,0 +1,91 @@
+// Integer GEMMs on tensor cores with mma.sync (sm_80/86/89; also correct on sm_90, where it is
+// the baseline for the wgmma kernels): Y = epilogue(A · Bᵀ), the contract of
+// docs/quantization.md ("Integer GEMM and its epilogue"), the integer part bit-exact with
+// lowbit::cpu::int_gemm and the float epilogue in the CPU reference's order of operations.
+//
+// Kernel families, chosen from the operand layouts (src/quant/packing.h):
+//   W8A8  int8 / uint8 activations × int8 weights   mma m16n8k32 s8.s8 / u8.s8
+//   W4A8  int8 / uint8 activations × int4 weights   weights widened to int8 in registers, s8 mma
+//   W4A4  int4 / uint4 activations × int4 weights   mma m16n8k64 s4.s4 / u4.s4 (emulated on sm_90)
+//
+// A plain parameter struct (no Tensor): pointers, sizes, the stream. Call can_implement() (or
+// let int_gemm() call it) before a launch.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <string>
+
+#include "quant/packing.h"
+
+namespace lowbit::cuda {
+
+enum class GemmOut : uint8_t {
+  F16,  // y [M, N] half
+  F32,  // y [M, N] float
+  I32,  // the raw accumulators acc [M, N, groups] (int32, laid out as cpu::int_gemm's): tests
+};
+
+enum class GemmTile : uint8_t {
+  Auto,   // by shape (small M: Small)
+  Large,  // 128 x 128 CTA tile, 8 warps
+  Small,  // 32 x 64 CTA tile, 4 warps, deeper pipeline: M <= 64, weight-bandwidth bound
+};
+
+struct IntGemmParams {
+  // Operands, row-major with K contiguous, packed per src/quant/packing.h.
+  PackedLayout a_layout = PackedLayout::Int8;  // Int8 | UInt8 | Int4 | UInt4 (activations)
+  PackedLayout b_layout = PackedLayout::Int8;  // Int8 | Int4 (weights, symmetric)
+  const void* a = nullptr;                     // [M, K] activations (device)
+  const void* b = nullptr;                     // [N, K] weights, PyTorch's [out, in] (device)
+  int64_t m = 0, n = 0, k = 0;
+  int64_t lda = 0, ldb = 0;  // row strides in bytes; 0: packed rows
+  int64_t group_size = 0;    // weight groups along K; 0: one group per output channel
+
+  // Epilogue (F16 / F32 output), per docs/quantization.md:
+  //   y = sx[m] · Σ_g sw[n, g] · acc[m, n, g]  (+ zx[m] · zcorr[n])  (+ bias[n]),
+  //   then GELU (erf) when `gelu`, then + residual[m, n].
+  const float* sx = nullptr;     // [M] per-token activation scale (required)
+  const float* zx = nullptr;     // [M] activation zero (asymmetric activations), else null
+  const float* sw = nullptr;     // [N, groups] weight scales (required)
+  const float* zcorr = nullptr;  // [N] cpu::zero_point_correction(); required with zx
+  const float* bias = nullptr;   // [N] or null
+  bool gelu = false;
+  const void* residual = nullptr;  // [M, N], the output's type (half / float), or null
+  int64_t ldr = 0;                 // residual row stride in elements (multiple of 4); 0: N
+
+  GemmOut out_type = GemmOut::F16;
+  void* out = nullptr;  // [M, N] (I32: [M, N, groups]); 16-byte aligned
+  int64_t ldo = 0;      // output row stride in elements (multiple of 4); 0: N (I32: N * groups)
+
+  // Split-K (several CTAs share one output tile along K; the last to finish reduces, in a fixed
+  // order, so results are deterministic): 0 = by shape, 1 = off. Needs `workspace`.
+  int split_k = 0;
+  void* workspace = nullptr;   // int_gemm_workspace_bytes(p) bytes, (int_gemm zeroes its counters)
+  size_t workspace_bytes = 0;  // (the kernels leave its counters zero again)
+
+  GemmTile tile = GemmTile::Auto;
+  cudaStream_t stream = nullptr;
+};
+
+// "" when the kernels support `p`, else a message that names the field at fault.
+std::string can_implement(const IntGemmParams& p);
+
+// Workspace that int_gemm(p) needs for split-K (0 when it will not split). Uses the current
+// device's multiprocessor count for the automatic choice.
+size_t int_gemm_workspace_bytes(const IntGemmParams& p);
+
+// Launches the GEMM on p.stream (asynchronous). Throws lowbit::Error with can_implement's
+// message for unsupported parameters, and on CUDA errors.
+void int_gemm(const IntGemmParams& p);
+
+// The split-K factor and tile int_gemm(p) will use (for tests and the benchmark's report).
+struct IntGemmPlan {
+  GemmTile tile = GemmTile::Large;
+  int split_k = 1;
+  int bm = 0, bn = 0, bk = 0;  // CTA tile, bk in K elements
+};
+IntGemmPlan int_gemm_plan(const IntGemmParams& p);
+
+}  // namespace lowbit::cuda
