@@ -57,10 +57,8 @@ inline float gelu_tanh(float v) {
 template <typename F>
 void row_epilogue(float* row, const float* bias, int64_t n, F f) {
   if (bias) {
-#pragma omp simd
     for (int64_t j = 0; j < n; ++j) row[j] = f(row[j] + bias[j]);
   } else {
-#pragma omp simd
     for (int64_t j = 0; j < n; ++j) row[j] = f(row[j]);
   }
 }
