@@ -45,13 +45,14 @@ Tensor WeightSource::load(const std::string& name, const std::vector<int64_t>& s
   return t;
 }
 
-Tensor WeightSource::load_stacked(const std::vector<std::string>& names, int64_t rows_each,
-                                  int64_t cols) const {
-  Tensor t = Tensor::empty({int64_t(names.size()) * rows_each, cols});
+Tensor WeightSource::load_stacked(const std::vector<std::string>& names,
+                                  std::vector<int64_t> each) const {
+  std::vector<int64_t> shape = each;
+  shape[0] *= int64_t(names.size());
+  Tensor t = Tensor::empty(shape);
   for (size_t i = 0; i < names.size(); ++i) {
-    const Tensor part = load(names[i], cols == 1 ? std::vector<int64_t>{rows_each}
-                                                 : std::vector<int64_t>{rows_each, cols});
-    std::memcpy(t.data<float>() + i * rows_each * cols, part.data<float>(), part.nbytes());
+    const Tensor part = load(names[i], each);
+    std::memcpy(t.data<float>() + int64_t(i) * part.numel(), part.data<float>(), part.nbytes());
   }
   return t;
 }
@@ -86,8 +87,8 @@ Linear Linear::load_qkv(const WeightSource& src, const std::string& prefix, int6
     w.push_back(p + ".weight");
     b.push_back(p + ".bias");
   }
-  l.weight = src.load_stacked(w, hidden, hidden);
-  l.bias = src.load_stacked(b, hidden, 1).reshape({3 * hidden});
+  l.weight = src.load_stacked(w, {hidden, hidden});
+  l.bias = src.load_stacked(b, {hidden});
   return l;
 }
 

@@ -21,8 +21,8 @@ class WeightSource {
   WeightSource(const SafeTensors& file, std::string prefix)
       : file_(file), prefix_(std::move(prefix)) {}
   Tensor load(const std::string& name, const std::vector<int64_t>& shape) const;
-  // Loads several [rows_i, cols] tensors stacked along dim 0 (QKV into one GEMM).
-  Tensor load_stacked(const std::vector<std::string>& names, int64_t rows_each, int64_t cols) const;
+  // Loads several tensors of shape `each` stacked along dim 0 (Q, K, V into one GEMM).
+  Tensor load_stacked(const std::vector<std::string>& names, std::vector<int64_t> each) const;
   // Raw bytes of a tensor that must have exactly this dtype and shape.
   const TensorView& raw(const std::string& name, DType dtype,
                         const std::vector<int64_t>& shape) const;

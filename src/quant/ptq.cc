@@ -59,11 +59,11 @@ std::vector<std::vector<std::vector<float>>> collect_inputs(const BertModel& mod
     RaggedBatch b;
     b.add(e.ids, e.type_ids);
     model.forward(b, &obs);
-    if (opts.progress) opts.progress("calibrating", i + 1, opts.calib.size());
-    if (kept[0][0] >= opts.calib_max_rows) {
-      if (opts.progress) opts.progress("calibrating", opts.calib.size(), opts.calib.size());
-      break;
-    }
+    // Every GEMM has seen as many rows as the first: stop once its budget is full.
+    const bool full = kept[0][0] >= opts.calib_max_rows;
+    if (opts.progress)
+      opts.progress("calibrating", full ? opts.calib.size() : i + 1, opts.calib.size());
+    if (full) break;
   }
   return rows;
 }

@@ -210,12 +210,25 @@ TEST_F(QuantModel, ClipSearchReportsPerLayer) {
   o.calib.resize(20);
   const QuantizeReport r = quantize_model(o);
   ASSERT_EQ(r.clips.size(), 6u);  // 6 layers x q3
-  for (const ClipChoice& c : r.clips) {
-    EXPECT_LE(c.err_clip, c.err_noclip);
-    EXPECT_GT(c.absmax, 0);
-  }
   const Json recipe = Json::parse(std::ifstream(o.out_dir + "/recipe.json"));
   EXPECT_EQ(recipe["calibration"]["clips"].size(), 6u);
+  int clipped = 0;
+  for (const ClipChoice& c : r.clips) {
+    EXPECT_GT(c.absmax, 0);
+    // The chosen clip is the one the saved recipe applies to that layer's activations.
+    const QuantScheme act = QuantScheme::parse(
+        recipe["layers"][size_t(c.layer)]["q3"]["activation"].get<std::string>());
+    if (c.clip > 0) {
+      ++clipped;
+      EXPECT_LT(c.err_clip, c.err_noclip) << "layer " << c.layer;
+      ASSERT_TRUE(act.clip.has_value()) << "layer " << c.layer << ": clip not in recipe.json";
+      EXPECT_EQ(*act.clip, c.clip) << "layer " << c.layer;
+    } else {
+      EXPECT_FALSE(act.clip.has_value()) << "layer " << c.layer;
+    }
+  }
+  // 4-bit activations of the FFN input gain from clipping their outliers on some layer.
+  EXPECT_GT(clipped, 0);
   EXPECT_NO_THROW(Engine::load(o.out_dir)->embed({"hello"}));
 }
 
