@@ -1,4 +1,5 @@
-// Timing harness for the mma.sync integer GEMMs (src/backends/cuda/gemm/mma_int_gemm.h).
+// Timing harness for the low-bit GEMMs (src/backends/cuda/gemm/mma_int_gemm.h): both engines
+// (mma.sync, and wgmma on Hopper), W8A8 / W4A8 / W4A4 / FP8.
 //
 // Per case: warm-up, then >= 20 timed runs with CUDA events (median and min of per-run times,
 // and the mean of one back-to-back batch), input/output buffer sets rotated so that together
@@ -6,7 +7,8 @@
 // A quick check first: the I32 accumulators of a few random outputs against host dot products.
 //
 //   bench_mma_gemm                                   BERT-base and -large shapes, all kernels
-//   bench_mma_gemm --kernel w4a8 --m 1,16,128 --n 3072 --k 768 --group 128 --asym
+//   bench_mma_gemm --kernel w4a8 --m 1,16,128 --n 3072 --k 768 --group 128 --asym --engine mma
+//   bench_mma_gemm --kernel fp8,w8a8 --engine wgmma --tokens 256 --m 8192
 //   bench_mma_gemm --help
 // Output: a table on stdout; --csv FILE also writes the rows as CSV.
 #include <cuda_runtime.h>
@@ -25,18 +27,22 @@
 #include "backends/cuda/check.h"
 #include "backends/cuda/device.h"
 #include "backends/cuda/gemm/mma_int_gemm.h"
+#include "backends/cuda/gemm/wgmma_layout.h"
 #include "core/error.h"
 #include "quant/packing.h"
 
 namespace {
 
 using lowbit::PackedLayout;
+using lowbit::cuda::GemmEngine;
 using lowbit::cuda::GemmOut;
 using lowbit::cuda::GemmTile;
 using lowbit::cuda::IntGemmParams;
 
 struct Options {
-  std::vector<std::string> kernels = {"w8a8", "w4a8", "w4a4"};
+  std::vector<std::string> kernels = {"w8a8", "w4a8", "w4a4", "fp8"};
+  GemmEngine engine = GemmEngine::Auto;
+  int tokens = 0;
   std::vector<int64_t> ms = {1, 16, 64, 128, 512, 2048, 8192, 16384};
   std::vector<std::pair<int64_t, int64_t>> nk;  // (N, K); empty: BERT-base and -large
   bool asym = false;
@@ -53,7 +59,9 @@ struct Options {
 [[noreturn]] void usage(int code) {
   std::printf(
       "bench_mma_gemm [options]\n"
-      "  --kernel w8a8,w4a8,w4a4   kernels (default all)\n"
+      "  --kernel w8a8,w4a8,w4a4,fp8  kernels (default all; fp8 needs wgmma)\n"
+      "  --engine auto|mma|wgmma   GEMM engine (default auto: wgmma on sm_90)\n"
+      "  --tokens 64|128|256       wgmma token tile (default by shape)\n"
       "  --m LIST                  M values (default 1,16,64,128,512,2048,8192,16384)\n"
       "  --n N --k K               one shape (default: BERT-base (N,K) = (2304,768) (768,768)\n"
       "                            (3072,768) (768,3072) and BERT-large (3072,1024) (1024,1024)\n"
@@ -94,6 +102,11 @@ Options parse(int argc, char** argv) {
     if (a == "--help" || a == "-h") usage(0);
     if (a == "--kernel") {
       o.kernels = split_list(val());
+    } else if (a == "--engine") {
+      const std::string v = val();
+      o.engine = v == "mma" ? GemmEngine::MmaSync : v == "wgmma" ? GemmEngine::Wgmma : GemmEngine::Auto;
+    } else if (a == "--tokens") {
+      o.tokens = std::stoi(val());
     } else if (a == "--m") {
       o.ms.clear();
       for (const auto& s : split_list(val())) o.ms.push_back(std::stoll(s));
@@ -141,14 +154,17 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-// Fills n bytes with a hash of (seed, index): reproducible, never all zero.
-__global__ void fill_random_bytes(uint8_t* p, size_t n, uint64_t seed) {
+// Fills n bytes with a hash of (seed, index): reproducible, never all zero. no_nan: no E4M3 NaN
+// (S.1111.111) bytes.
+__global__ void fill_random_bytes(uint8_t* p, size_t n, uint64_t seed, bool no_nan) {
   for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n;
        i += size_t(gridDim.x) * blockDim.x) {
     uint64_t z = seed + i * 0x9E3779B97F4A7C15ull;
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    p[i] = uint8_t(z >> 56);
+    uint8_t b = uint8_t(z >> 56);
+    if (no_nan && (b & 0x7F) == 0x7F) b ^= 1;
+    p[i] = b;
   }
 }
 
@@ -174,8 +190,8 @@ struct DeviceBuffer {
   ~DeviceBuffer() { cudaFree(p); }
 };
 
-void fill_bytes(DeviceBuffer& b, uint64_t seed) {
-  fill_random_bytes<<<1024, 256>>>(static_cast<uint8_t*>(b.p), b.bytes, seed);
+void fill_bytes(DeviceBuffer& b, uint64_t seed, bool no_nan) {
+  fill_random_bytes<<<1024, 256>>>(static_cast<uint8_t*>(b.p), b.bytes, seed, no_nan);
   LOWBIT_CUDA_LAUNCHED("fill_random_bytes");
 }
 void fill_floats(DeviceBuffer& b, uint64_t seed, float lo, float hi) {
@@ -193,10 +209,27 @@ Layouts layouts_of(const std::string& kernel, bool asym) {
     return {asym ? PackedLayout::UInt8 : PackedLayout::Int8, PackedLayout::Int4};
   if (kernel == "w4a4")
     return {asym ? PackedLayout::UInt4 : PackedLayout::Int4, PackedLayout::Int4};
-  lowbit::fail("unknown kernel ", kernel, " (w8a8, w4a8, w4a4)");
+  if (kernel == "fp8") return {PackedLayout::Fp8E4M3, PackedLayout::Fp8E4M3};
+  lowbit::fail("unknown kernel ", kernel, " (w8a8, w4a8, w4a4, fp8)");
 }
 
-// Spot check: the I32 accumulators of `samples` random outputs against host dot products.
+// OCP E4M3 byte -> float (1 sign, 4 exponent bits with bias 7, 3 mantissa bits).
+double e4m3_value(uint8_t b) {
+  const int e = (b >> 3) & 0xF, mant = b & 7;
+  const double v = e == 0 ? std::ldexp(mant / 8.0, -6) : std::ldexp(1.0 + mant / 8.0, e - 7);
+  return (b & 0x80) ? -v : v;
+}
+
+// Code k of a packed row, for the layout the kernel reads.
+double code_of(const IntGemmParams& p, bool is_b, const uint8_t* row, int64_t k) {
+  const PackedLayout l = is_b ? p.b_layout : p.a_layout;
+  if (l == PackedLayout::Fp8E4M3) return e4m3_value(row[k]);
+  if (is_b && p.b_sm90) return lowbit::cuda::sm90_int4_code(row, k);
+  return lowbit::load_code(l, row, k);
+}
+
+// Spot check: the I32 accumulators (FP8: float accumulators, within 1e-3 of Σ|products|) of
+// `samples` random outputs against host dot products.
 bool spot_check(IntGemmParams p, const DeviceBuffer& out_i32, int samples) {
   p.out_type = GemmOut::I32;
   p.out = out_i32.p;
@@ -216,17 +249,23 @@ bool spot_check(IntGemmParams p, const DeviceBuffer& out_i32, int samples) {
                                  size_t(arow), cudaMemcpyDeviceToHost));
     LOWBIT_CUDA_CHECK(cudaMemcpy(br.data(), static_cast<const uint8_t*>(p.b) + n * brow,
                                  size_t(brow), cudaMemcpyDeviceToHost));
-    int64_t want = 0;
-    for (int64_t k = g * gl; k < (g + 1) * gl; ++k)
-      want += int64_t(lowbit::load_code(p.a_layout, ar.data(), k)) *
-              lowbit::load_code(p.b_layout, br.data(), k);
-    int32_t got = 0;
+    double want = 0, mag = 0;
+    for (int64_t k = g * gl; k < (g + 1) * gl; ++k) {
+      const double prod = code_of(p, false, ar.data(), k) * code_of(p, true, br.data(), k);
+      want += prod;
+      mag += std::fabs(prod);
+    }
+    uint32_t word = 0;
     LOWBIT_CUDA_CHECK(
-        cudaMemcpy(&got, static_cast<const int32_t*>(out_i32.p) + (m * p.n + n) * groups + g, 4,
+        cudaMemcpy(&word, static_cast<const uint32_t*>(out_i32.p) + (m * p.n + n) * groups + g, 4,
                    cudaMemcpyDeviceToHost));
-    if (got != want) {
-      std::printf("  SPOT CHECK FAILED at m=%lld n=%lld g=%lld: got %d, want %lld\n", (long long)m,
-                  (long long)n, (long long)g, got, (long long)want);
+    const bool fp8 = p.a_layout == PackedLayout::Fp8E4M3;
+    float gf;
+    std::memcpy(&gf, &word, 4);
+    const double got = fp8 ? double(gf) : double(int32_t(word));
+    if (fp8 ? !(std::fabs(got - want) <= 1e-3 * mag) : got != want) {
+      std::printf("  SPOT CHECK FAILED at m=%lld n=%lld g=%lld: got %.6g, want %.6g\n",
+                  (long long)m, (long long)n, (long long)g, got, want);
       return false;
     }
   }
@@ -254,12 +293,12 @@ int main(int argc, char** argv) try {
               : o.out == GemmOut::I32 ? "i32"
                                       : "f16",
               o.bias ? ", bias" : "", o.gelu ? ", gelu" : "");
-  std::printf("%-5s %6s %6s %6s %8s %5s %10s %10s %10s %9s %8s\n", "kern", "M", "N", "K", "tile",
-              "split", "median_us", "min_us", "batch_us", "TOPS", "GB/s");
+  std::printf("%-5s %6s %6s %6s %-8s %8s %5s %10s %10s %10s %9s %8s\n", "kern", "M", "N", "K",
+              "engine", "tile", "split", "median_us", "min_us", "batch_us", "TOPS", "GB/s");
   FILE* csv = o.csv.empty() ? nullptr : std::fopen(o.csv.c_str(), "w");
   if (csv)
     std::fprintf(csv,
-                 "gpu,kernel,asym,group,out,M,N,K,tile,split,median_us,min_us,batch_us,"
+                 "gpu,kernel,asym,group,out,M,N,K,engine,tile,split,median_us,min_us,batch_us,"
                  "tops,gbps\n");
 
   cudaStream_t stream;
@@ -286,8 +325,8 @@ int main(int argc, char** argv) try {
           as.push_back(std::make_unique<DeviceBuffer>(a_bytes));
           bs.push_back(std::make_unique<DeviceBuffer>(b_bytes));
           outs.push_back(std::make_unique<DeviceBuffer>(out_bytes));
-          fill_bytes(*as.back(), 1000 + 2 * uint64_t(s));
-          fill_bytes(*bs.back(), 1001 + 2 * uint64_t(s));
+          fill_bytes(*as.back(), 1000 + 2 * uint64_t(s), kernel == "fp8");
+          fill_bytes(*bs.back(), 1001 + 2 * uint64_t(s), kernel == "fp8");
         }
         DeviceBuffer sx(size_t(m) * 4), zx(size_t(m) * 4), sw(size_t(n * groups) * 4),
             zcorr(size_t(n) * 4), bias(size_t(n) * 4);
@@ -315,6 +354,14 @@ int main(int argc, char** argv) try {
         p.out_type = o.out;
         p.tile = o.tile;
         p.split_k = o.split;
+        p.engine = o.engine;
+        p.tokens_tile = o.tokens;
+        // Int4 weights: in the Hopper order wherever the wgmma engine can take them.
+        if (lay.b == PackedLayout::Int4 && o.engine != GemmEngine::MmaSync) {
+          p.a = p.b = p.out = as[0]->p;
+          p.b_sm90 = true;
+          if (!lowbit::cuda::can_implement(p).empty()) p.b_sm90 = false;
+        }
         p.stream = stream;
         p.a = as[0]->p;
         p.b = bs[0]->p;
@@ -367,17 +414,19 @@ int main(int argc, char** argv) try {
         const double gbps = double(set_bytes) / (med_us * 1e-6) / 1e9;
         char tile[32];
         std::snprintf(tile, sizeof tile, "%dx%d", plan.bm, plan.bn);
-        std::printf("%-5s %6lld %6lld %6lld %8s %5d %10.2f %10.2f %10.2f %9.1f %8.0f\n",
-                    kernel.c_str(), (long long)m, (long long)n, (long long)k, tile, plan.split_k,
-                    med_us, min_us, batch_us, tops, gbps);
+        const char* eng = lowbit::cuda::engine_name(plan.engine);
+        std::printf("%-5s %6lld %6lld %6lld %-8s %8s %5d %10.2f %10.2f %10.2f %9.1f %8.0f\n",
+                    kernel.c_str(), (long long)m, (long long)n, (long long)k, eng, tile,
+                    plan.split_k, med_us, min_us, batch_us, tops, gbps);
         std::fflush(stdout);
         if (csv)
-          std::fprintf(csv, "\"%s\",%s,%d,%lld,%s,%lld,%lld,%lld,%s,%d,%.3f,%.3f,%.3f,%.2f,%.1f\n",
+          std::fprintf(csv,
+                       "\"%s\",%s,%d,%lld,%s,%lld,%lld,%lld,%s,%s,%d,%.3f,%.3f,%.3f,%.2f,%.1f\n",
                        prop.name, kernel.c_str(), int(o.asym), (long long)o.group,
                        o.out == GemmOut::F32   ? "f32"
                        : o.out == GemmOut::I32 ? "i32"
                                                : "f16",
-                       (long long)m, (long long)n, (long long)k, tile, plan.split_k, med_us, min_us,
+                       (long long)m, (long long)n, (long long)k, eng, tile, plan.split_k, med_us, min_us,
                        batch_us, tops, gbps);
       }
     }

@@ -10,7 +10,9 @@
 #include <tuple>
 
 #include "backends/cuda/check.h"
+#include "backends/cuda/gemm/gemm_checks.h"
 #include "backends/cuda/gemm/mma_int_gemm_config.h"
+#include "backends/cuda/gemm/wgmma_gemm.h"
 #include "core/error.h"
 
 namespace lowbit::cuda {
@@ -71,19 +73,6 @@ const char* family_name(Family f) {
   return "?";
 }
 
-int sm_count() {
-  static std::array<std::atomic<int>, 64> cache{};
-  int dev = 0;
-  LOWBIT_CUDA_CHECK(cudaGetDevice(&dev));
-  std::atomic<int>& slot = cache[size_t(dev) & 63];
-  int n = slot.load(std::memory_order_relaxed);
-  if (n == 0) {
-    LOWBIT_CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
-    slot.store(n, std::memory_order_relaxed);
-  }
-  return n;
-}
-
 bool aligned(const void* p, size_t a) { return reinterpret_cast<uintptr_t>(p) % a == 0; }
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -96,7 +85,7 @@ Plan make_plan(const IntGemmParams& p, bool allow_split) {
   pl.k_tiles = int(p.k / pl.bk);
   pl.groups = p.group_size ? int(p.k / p.group_size) : 1;
   pl.tiles_per_group = pl.k_tiles / pl.groups;
-  const int sms = sm_count();
+  const int sms = gemm::sm_count();
   const auto tiles = [&](GemmTile t) {
     return t == GemmTile::Large ? std::pair<int, int>{gemm::LargeTile::kBM, gemm::LargeTile::kBN}
                                 : std::pair<int, int>{gemm::SmallTile::kBM, gemm::SmallTile::kBN};
@@ -165,18 +154,23 @@ void dispatch_sign(const Plan& pl, const gemm::KernelParams& kp, dim3 grid, cuda
 
 }  // namespace
 
-std::string can_implement(const IntGemmParams& p) {
-  std::ostringstream e;
-  Family f{};
-  bool au = false;
-  if (!family_of(p.a_layout, p.b_layout, &f, &au)) {
-    e << "no integer GEMM kernel for " << layout_name(p.a_layout) << " activations x "
-      << layout_name(p.b_layout)
-      << " weights (supported: int8/uint8 x int8, int8/uint8 x int4, int4/uint4 x int4)";
-    return e.str();
+namespace gemm {
+
+int sm_count() {
+  static std::array<std::atomic<int>, 64> cache{};
+  int dev = 0;
+  LOWBIT_CUDA_CHECK(cudaGetDevice(&dev));
+  std::atomic<int>& slot = cache[size_t(dev) & 63];
+  int n = slot.load(std::memory_order_relaxed);
+  if (n == 0) {
+    LOWBIT_CUDA_CHECK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev));
+    slot.store(n, std::memory_order_relaxed);
   }
-  const char* fam = family_name(f);
-  const int bk = bk_of(f);
+  return n;
+}
+
+std::string check_operands(const IntGemmParams& p, const char* fam, int bk) {
+  std::ostringstream e;
   if (p.m < 0 || p.n <= 0 || p.k <= 0) {
     e << fam << ": bad shape M=" << p.m << " N=" << p.n << " K=" << p.k;
     return e.str();
@@ -215,27 +209,29 @@ std::string can_implement(const IntGemmParams& p) {
     e << fam << ": a and b must be 16-byte aligned";
     return e.str();
   }
-  const int64_t gl = p.group_size ? p.group_size : p.k;
-  if (p.group_size < 0 || p.k % gl != 0 || gl % bk != 0) {
-    e << fam << ": group_size=" << p.group_size << " must divide K=" << p.k
-      << " and be a multiple of " << bk << " (the kernel's K tile)";
-    return e.str();
-  }
-  const int64_t max_gl = std::numeric_limits<int32_t>::max() /
-                         (int64_t(layout_max_abs(p.a_layout)) * layout_max_abs(p.b_layout));
-  if (gl > max_gl) {
-    e << fam << ": " << gl << " products of " << layout_name(p.a_layout) << " x "
-      << layout_name(p.b_layout) << " per group can overflow int32 (at most " << max_gl << ")";
+  if (!aligned(p.out, 16)) {
+    e << fam << ": out must be 16-byte aligned";
     return e.str();
   }
   if (p.split_k < 0) {
     e << fam << ": split_k=" << p.split_k << " must be >= 0";
     return e.str();
   }
-  if (!aligned(p.out, 16)) {
-    e << fam << ": out must be 16-byte aligned";
-    return e.str();
+  if (is_integer_layout(p.a_layout)) {
+    const int64_t gl = p.group_size > 0 ? p.group_size : p.k;
+    const int64_t max_gl = std::numeric_limits<int32_t>::max() /
+                           (int64_t(layout_max_abs(p.a_layout)) * layout_max_abs(p.b_layout));
+    if (gl > max_gl) {
+      e << fam << ": " << gl << " products of " << layout_name(p.a_layout) << " x "
+        << layout_name(p.b_layout) << " per group can overflow int32 (at most " << max_gl << ")";
+      return e.str();
+    }
   }
+  return "";
+}
+
+std::string check_epilogue(const IntGemmParams& p, const char* fam) {
+  std::ostringstream e;
   if (p.out_type == GemmOut::I32) return "";
   if (!p.sx || !p.sw) {
     e << fam << ": the float epilogue needs sx and sw";
@@ -263,22 +259,113 @@ std::string can_implement(const IntGemmParams& p) {
   return "";
 }
 
+}  // namespace gemm
+
+const char* engine_name(GemmEngine e) {
+  switch (e) {
+    case GemmEngine::Auto:
+      return "auto";
+    case GemmEngine::MmaSync:
+      return "mma.sync";
+    case GemmEngine::Wgmma:
+      return "wgmma";
+  }
+  return "?";
+}
+
+namespace {
+
+std::string mma_can_implement(const IntGemmParams& p) {
+  std::ostringstream e;
+  Family f{};
+  bool au = false;
+  if (!family_of(p.a_layout, p.b_layout, &f, &au)) {
+    e << "no mma.sync integer GEMM kernel for " << layout_name(p.a_layout) << " activations x "
+      << layout_name(p.b_layout)
+      << " weights (supported: int8/uint8 x int8, int8/uint8 x int4, int4/uint4 x int4)";
+    return e.str();
+  }
+  const char* fam = family_name(f);
+  const int bk = bk_of(f);
+  if (p.b_sm90) {
+    e << fam << ": weights in the Hopper int4 order (b_sm90) are for the wgmma engine only";
+    return e.str();
+  }
+  if (std::string s = gemm::check_operands(p, fam, bk); !s.empty()) return s;
+  const int64_t gl = p.group_size ? p.group_size : p.k;
+  if (p.group_size < 0 || p.k % gl != 0 || gl % bk != 0) {
+    e << fam << ": group_size=" << p.group_size << " must divide K=" << p.k
+      << " and be a multiple of " << bk << " (the kernel's K tile)";
+    return e.str();
+  }
+  return gemm::check_epilogue(p, fam);
+}
+
+// The engine int_gemm(p) runs, or an error message.
+GemmEngine choose_engine(const IntGemmParams& p, std::string* err) {
+  switch (p.engine) {
+    case GemmEngine::MmaSync:
+      *err = mma_can_implement(p);
+      return GemmEngine::MmaSync;
+    case GemmEngine::Wgmma:
+      *err = sm90::can_implement(p);
+      if (err->empty() && !sm90::device_supported())
+        *err = "the wgmma GEMMs need an sm_90 (Hopper) GPU";
+      return GemmEngine::Wgmma;
+    case GemmEngine::Auto:
+      break;
+  }
+  if (sm90::device_supported()) {
+    std::string w = sm90::can_implement(p);
+    if (w.empty()) {
+      err->clear();
+      return GemmEngine::Wgmma;
+    }
+    *err = mma_can_implement(p);
+    if (!err->empty()) *err = w;  // neither: report the Hopper engine's reason
+    return GemmEngine::MmaSync;
+  }
+  *err = mma_can_implement(p);
+  return GemmEngine::MmaSync;
+}
+
+}  // namespace
+
+std::string can_implement(const IntGemmParams& p) {
+  std::string err;
+  choose_engine(p, &err);
+  return err;
+}
+
 IntGemmPlan int_gemm_plan(const IntGemmParams& p) {
-  const std::string msg = can_implement(p);
+  std::string msg;
+  const GemmEngine engine = choose_engine(p, &msg);
   if (!msg.empty()) fail("int_gemm: ", msg);
+  if (engine == GemmEngine::Wgmma) return sm90::plan(p, p.workspace != nullptr);
   const Plan pl = make_plan(p, p.workspace != nullptr);
-  return {pl.tile, pl.splits, pl.bm, pl.bn, pl.bk};
+  IntGemmPlan r;
+  r.engine = GemmEngine::MmaSync;
+  r.tile = pl.tile;
+  r.split_k = pl.splits;
+  r.bm = pl.bm;
+  r.bn = pl.bn;
+  r.bk = pl.bk;
+  return r;
 }
 
 size_t int_gemm_workspace_bytes(const IntGemmParams& p) {
-  const std::string msg = can_implement(p);
+  std::string msg;
+  const GemmEngine engine = choose_engine(p, &msg);
   if (!msg.empty()) fail("int_gemm: ", msg);
+  if (engine == GemmEngine::Wgmma) return sm90::workspace_bytes(p);
   return make_plan(p, true).workspace_bytes;
 }
 
 void int_gemm(const IntGemmParams& p) {
-  const std::string msg = can_implement(p);
+  std::string msg;
+  const GemmEngine engine = choose_engine(p, &msg);
   if (!msg.empty()) fail("int_gemm: ", msg);
+  if (engine == GemmEngine::Wgmma) return sm90::run(p);
   if (p.m == 0) return;
   const Plan pl = make_plan(p, p.workspace != nullptr);
   if (pl.workspace_bytes > 0 && (!p.workspace || p.workspace_bytes < pl.workspace_bytes))

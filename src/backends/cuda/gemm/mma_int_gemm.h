@@ -1,12 +1,20 @@
-// Integer GEMMs on tensor cores with mma.sync (sm_80/86/89; also correct on sm_90, where it is
-// the baseline for the wgmma kernels): Y = epilogue(A · Bᵀ), the contract of
+// Low-bit GEMMs on tensor cores: Y = epilogue(A · Bᵀ), the contract of
 // docs/quantization.md ("Integer GEMM and its epilogue"), the integer part bit-exact with
 // lowbit::cpu::int_gemm and the float epilogue in the CPU reference's order of operations.
+//
+// Two engines (IntGemmParams::engine):
+//   MmaSync  mma.sync kernels (sm_80/86/89; also correct on sm_90): mma_int_gemm_kernel.cuh
+//   Wgmma    Hopper kernels (sm_90a): TMA, warp-specialised, wgmma s8 / e4m3: wgmma_gemm_kernel.cuh
+// Auto takes Wgmma on sm_90 when it supports the parameters, else MmaSync.
 //
 // Kernel families, chosen from the operand layouts (src/quant/packing.h):
 //   W8A8  int8 / uint8 activations × int8 weights   mma m16n8k32 s8.s8 / u8.s8
 //   W4A8  int8 / uint8 activations × int4 weights   weights widened to int8 in registers, s8 mma
 //   W4A4  int4 / uint4 activations × int4 weights   mma m16n8k64 s4.s4 / u4.s4 (emulated on sm_90)
+//   FP8   e4m3 activations × e4m3 weights           Wgmma only (float accumulators)
+// The Wgmma W4A8 / W4A4 kernels widen nibbles to int8 for the s8 wgmma (Hopper has no int4 tensor
+// cores) and read the weights in the Hopper int4 order (wgmma_layout.h, b_sm90 = true); they take
+// no weight groups (group_size 0 or K).
 //
 // A plain parameter struct (no Tensor): pointers, sizes, the stream. Call can_implement() (or
 // let int_gemm() call it) before a launch.
@@ -27,6 +35,9 @@ enum class GemmOut : uint8_t {
   I32,  // the raw accumulators acc [M, N, groups] (int32, laid out as cpu::int_gemm's): tests
 };
 
+enum class GemmEngine : uint8_t { Auto, MmaSync, Wgmma };
+const char* engine_name(GemmEngine e);
+
 enum class GemmTile : uint8_t {
   Auto,   // by shape (small M: Small)
   Large,  // 128 x 128 CTA tile, 8 warps
@@ -35,8 +46,9 @@ enum class GemmTile : uint8_t {
 
 struct IntGemmParams {
   // Operands, row-major with K contiguous, packed per src/quant/packing.h.
-  PackedLayout a_layout = PackedLayout::Int8;  // Int8 | UInt8 | Int4 | UInt4 (activations)
-  PackedLayout b_layout = PackedLayout::Int8;  // Int8 | Int4 (weights, symmetric)
+  PackedLayout a_layout = PackedLayout::Int8;  // Int8 | UInt8 | Int4 | UInt4 | Fp8E4M3 (activ.)
+  PackedLayout b_layout = PackedLayout::Int8;  // Int8 | Int4 | Fp8E4M3 (weights, symmetric)
+  bool b_sm90 = false;  // Int4 weights in the Hopper order (repack_int4_sm90), for Wgmma
   const void* a = nullptr;                     // [M, K] activations (device)
   const void* b = nullptr;                     // [N, K] weights, PyTorch's [out, in] (device)
   int64_t m = 0, n = 0, k = 0;
@@ -65,7 +77,9 @@ struct IntGemmParams {
   void* workspace = nullptr;   // int_gemm_workspace_bytes(p) bytes, (int_gemm zeroes its counters)
   size_t workspace_bytes = 0;  // (the kernels leave its counters zero again)
 
-  GemmTile tile = GemmTile::Auto;
+  GemmEngine engine = GemmEngine::Auto;
+  GemmTile tile = GemmTile::Auto;  // MmaSync CTA tile
+  int tokens_tile = 0;             // Wgmma: tokens (rows of A) per CTA, 64 | 128 | 256; 0: by shape
   cudaStream_t stream = nullptr;
 };
 
@@ -80,11 +94,14 @@ size_t int_gemm_workspace_bytes(const IntGemmParams& p);
 // message for unsupported parameters, and on CUDA errors.
 void int_gemm(const IntGemmParams& p);
 
-// The split-K factor and tile int_gemm(p) will use (for tests and the benchmark's report).
+// The engine, split-K factor and tile int_gemm(p) will use (for tests, the tuner and the
+// benchmark's report).
 struct IntGemmPlan {
+  GemmEngine engine = GemmEngine::MmaSync;
   GemmTile tile = GemmTile::Large;
   int split_k = 1;
-  int bm = 0, bn = 0, bk = 0;  // CTA tile, bk in K elements
+  int bm = 0, bn = 0, bk = 0;  // CTA tile (rows of A x rows of B), bk in K elements
+  int stages = 0;              // Wgmma pipeline depth
 };
 IntGemmPlan int_gemm_plan(const IntGemmParams& p);
 

@@ -34,6 +34,7 @@
 
 #include "backends/cuda/check.h"
 #include "backends/cuda/device.h"
+#include "backends/cuda/gemm/gemm_epilogue.cuh"
 #include "backends/cuda/gemm/mma_int_gemm_config.h"
 #include "backends/cuda/gemm/mma_primitives.cuh"
 
@@ -76,12 +77,6 @@ __device__ __forceinline__ void load_stage(uint32_t s, const uint8_t* g, int64_t
     const uint8_t* src = g + (valid ? int64_t(r) * ld : int64_t(0)) + kbyte + c * 16;
     ptx::cp_async_16(s + Swizzle<ROW_BYTES>::offset(r, c), src, valid);
   }
-}
-
-// GELU (erf), as cpu::bias_act_f32 writes it: 0.5f * v * (1.0f + erf(v * float(M_SQRT1_2))).
-__device__ __forceinline__ float gelu_erf(float v) {
-  const float e = erff(__fmul_rn(v, 0.70710678118654752440f));
-  return __fmul_rn(__fmul_rn(0.5f, v), __fadd_rn(1.0f, e));
 }
 
 template <Family F, bool AU, class T, bool Grouped>
@@ -353,53 +348,18 @@ __global__ void __launch_bounds__(T::kThreads)
       continue;
     }
 
-    const float sxm = __ldg(p.sx + m);
-    const float zxm = p.zx ? __ldg(p.zx + m) : 0.0f;
-    float y[4];
+    float t[4];
 #pragma unroll
     for (int e = 0; e < 4; ++e) {
-      float t;
       if constexpr (Grouped) {
         // Per group from +0 in the main loop; a single split's sum is then exactly the CPU's.
-        t = __uint_as_float(vv[e]);
-        if (p.splits > 1) t = __fadd_rn(0.0f, t);
+        t[e] = __uint_as_float(vv[e]);
+        if (p.splits > 1) t[e] = __fadd_rn(0.0f, t[e]);
       } else {
-        t = __fadd_rn(0.0f, __fmul_rn(__ldg(p.sw + n + e), __int2float_rn(int32_t(vv[e]))));
+        t[e] = __fadd_rn(0.0f, __fmul_rn(__ldg(p.sw + n + e), __int2float_rn(int32_t(vv[e]))));
       }
-      float x = __fmul_rn(sxm, t);
-      if (p.zx) x = __fadd_rn(x, __fmul_rn(zxm, __ldg(p.zcorr + n + e)));
-      if (p.bias) x = __fadd_rn(x, __ldg(p.bias + n + e));
-      if (p.gelu) x = gelu_erf(x);
-      y[e] = x;
     }
-    if (p.out_type == GemmOut::F32) {
-      if (p.residual) {
-        const float4 rv = *reinterpret_cast<const float4*>(static_cast<const float*>(p.residual) +
-                                                           int64_t(m) * p.ldr + n);
-        y[0] = __fadd_rn(y[0], rv.x);
-        y[1] = __fadd_rn(y[1], rv.y);
-        y[2] = __fadd_rn(y[2], rv.z);
-        y[3] = __fadd_rn(y[3], rv.w);
-      }
-      *reinterpret_cast<float4*>(static_cast<float*>(p.out) + int64_t(m) * p.ldo + n) =
-          make_float4(y[0], y[1], y[2], y[3]);
-    } else {
-      if (p.residual) {
-        const uint2 rv = *reinterpret_cast<const uint2*>(static_cast<const __half*>(p.residual) +
-                                                         int64_t(m) * p.ldr + n);
-        const float2 r01 = __half22float2(*reinterpret_cast<const __half2*>(&rv.x));
-        const float2 r23 = __half22float2(*reinterpret_cast<const __half2*>(&rv.y));
-        y[0] = __fadd_rn(y[0], r01.x);
-        y[1] = __fadd_rn(y[1], r01.y);
-        y[2] = __fadd_rn(y[2], r23.x);
-        y[3] = __fadd_rn(y[3], r23.y);
-      }
-      const __half2 o01 = __floats2half2_rn(y[0], y[1]), o23 = __floats2half2_rn(y[2], y[3]);
-      uint2 o;
-      o.x = *reinterpret_cast<const uint32_t*>(&o01);
-      o.y = *reinterpret_cast<const uint32_t*>(&o23);
-      *reinterpret_cast<uint2*>(static_cast<__half*>(p.out) + int64_t(m) * p.ldo + n) = o;
-    }
+    epilogue_store4(p, m, n, t);
   }
 #else
   __trap();  // built for an architecture without integer mma.sync (needs sm_80+)

@@ -1,0 +1,302 @@
+// Host side of the Hopper GEMMs: validation, the launch plan (token tile, split-K, persistent
+// grid), the TMA tensor maps, and dispatch to the instantiations of wgmma_gemm_{fam}.cu.
+#include "backends/cuda/gemm/wgmma_gemm.h"
+
+#include <cuda.h>
+#include <cudaTypedefs.h>
+
+#include <algorithm>
+#include <limits>
+#include <mutex>
+#include <sstream>
+
+#include "backends/cuda/check.h"
+#include "backends/cuda/gemm/gemm_checks.h"
+#include "backends/cuda/gemm/wgmma_gemm_config.h"
+#include "core/error.h"
+
+namespace lowbit::cuda::sm90 {
+
+namespace {
+
+using gemm::sm90::Fam;
+using gemm::sm90::kBK;
+using gemm::sm90::kWRows;
+
+bool fam_of(const IntGemmParams& p, Fam* f, bool* xu) {
+  const PackedLayout a = p.a_layout, b = p.b_layout;
+  const bool a8 = a == PackedLayout::Int8 || a == PackedLayout::UInt8;
+  const bool a4 = a == PackedLayout::Int4 || a == PackedLayout::UInt4;
+  *xu = a == PackedLayout::UInt8 || a == PackedLayout::UInt4;
+  if (a8 && b == PackedLayout::Int8)
+    *f = Fam::W8A8;
+  else if (a8 && b == PackedLayout::Int4)
+    *f = Fam::W4A8;
+  else if (a4 && b == PackedLayout::Int4)
+    *f = Fam::W4A4;
+  else if (a == PackedLayout::Fp8E4M3 && b == PackedLayout::Fp8E4M3)
+    *f = Fam::FP8;
+  else
+    return false;
+  return true;
+}
+
+const char* fam_name(Fam f) {
+  switch (f) {
+    case Fam::W8A8:
+      return "W8A8 (wgmma)";
+    case Fam::W4A8:
+      return "W4A8 (wgmma)";
+    case Fam::W4A4:
+      return "W4A4 (wgmma)";
+    case Fam::FP8:
+      return "FP8 (wgmma)";
+  }
+  return "?";
+}
+
+int stages_of(Fam f, int bt) {
+  using namespace gemm::sm90;
+#define LOWBIT_STAGES(FAM)                                    \
+  return bt == 64 ? Config<FAM, 64>::kStages                  \
+                  : bt == 128 ? Config<FAM, 128>::kStages : Config<FAM, 256>::kStages;
+  switch (f) {
+    case Fam::W8A8:
+      LOWBIT_STAGES(Fam::W8A8)
+    case Fam::W4A8:
+      LOWBIT_STAGES(Fam::W4A8)
+    case Fam::W4A4:
+      LOWBIT_STAGES(Fam::W4A4)
+    case Fam::FP8:
+      LOWBIT_STAGES(Fam::FP8)
+  }
+#undef LOWBIT_STAGES
+  return 0;
+}
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+struct Plan {
+  Fam fam = Fam::W8A8;
+  bool xu = false;
+  int bt = 256;
+  int k_blocks = 0, w_tiles = 0, x_tiles = 0;
+  int splits = 1, blocks_per_split = 0;
+  int grid = 0;
+  size_t counters_bytes = 0, workspace_bytes = 0;
+};
+
+Plan make_plan(const IntGemmParams& p, bool allow_split) {
+  Plan pl;
+  fam_of(p, &pl.fam, &pl.xu);
+  const int sms = gemm::sm_count();
+  pl.k_blocks = int(p.k / kBK);
+  pl.w_tiles = int(ceil_div(p.n, kWRows));
+  if (p.tokens_tile) {
+    pl.bt = p.tokens_tile;
+  } else {
+    // The largest token tile that still gives every SM a tile; else the smallest that covers M
+    // (split-K then fills the GPU).
+    pl.bt = 0;
+    for (const int bt : {256, 128, 64})
+      if (ceil_div(std::max<int64_t>(p.m, 1), bt) * pl.w_tiles >= sms) {
+        pl.bt = bt;
+        break;
+      }
+    if (pl.bt == 0) pl.bt = p.m <= 64 ? 64 : p.m <= 128 ? 128 : 256;
+  }
+  pl.x_tiles = int(ceil_div(std::max<int64_t>(p.m, 1), pl.bt));
+  const int64_t tiles = int64_t(pl.w_tiles) * pl.x_tiles;
+  int splits = 1;
+  if (p.split_k >= 1) {
+    splits = std::min(p.split_k, pl.k_blocks);
+  } else if (allow_split && tiles * 2 <= sms) {
+    splits = int(std::min<int64_t>({ceil_div(sms, tiles), int64_t(pl.k_blocks), 16}));
+  }
+  pl.blocks_per_split = int(ceil_div(pl.k_blocks, std::max(1, splits)));
+  pl.splits = int(ceil_div(pl.k_blocks, pl.blocks_per_split));  // no empty split
+  pl.grid = int(std::min<int64_t>(tiles * pl.splits, sms));
+  if (pl.splits > 1) {
+    pl.counters_bytes = size_t(ceil_div(tiles * 2 * int64_t(sizeof(int)), 256) * 256);
+    pl.workspace_bytes = pl.counters_bytes + size_t(pl.splits) * size_t(p.m) * size_t(p.n) * 4;
+  }
+  return pl;
+}
+
+PFN_cuTensorMapEncodeTiled_v12000 encode_fn() {
+  static PFN_cuTensorMapEncodeTiled_v12000 fn = nullptr;
+  static std::once_flag once;
+  std::call_once(once, [] {
+    void* f = nullptr;
+    cudaDriverEntryPointQueryResult q{};
+    LOWBIT_CUDA_CHECK(
+        cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000, cudaEnableDefault, &q));
+    if (q != cudaDriverEntryPointSuccess || !f)
+      fail("wgmma GEMM: the driver has no cuTensorMapEncodeTiled (needs CUDA 12 or newer)");
+    fn = reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(f);
+  });
+  return fn;
+}
+
+// A 2-D map of uint8 rows: `row_bytes` of each of `rows` rows, `ld` bytes apart; boxes of
+// box_bytes x box_rows (zero-filled past the edges).
+CUtensorMap make_map(const void* ptr, int64_t row_bytes, int64_t rows, int64_t ld, int box_bytes,
+                     int box_rows, bool swizzle128) {
+  CUtensorMap map;
+  const cuuint64_t dims[2] = {cuuint64_t(row_bytes), cuuint64_t(rows)};
+  const cuuint64_t strides[1] = {cuuint64_t(ld)};
+  const cuuint32_t box[2] = {cuuint32_t(box_bytes), cuuint32_t(box_rows)};
+  const cuuint32_t estr[2] = {1, 1};
+  const CUresult r = encode_fn()(
+      &map, CU_TENSOR_MAP_DATA_TYPE_UINT8, 2, const_cast<void*>(ptr), dims, strides, box, estr,
+      CU_TENSOR_MAP_INTERLEAVE_NONE,
+      swizzle128 ? CU_TENSOR_MAP_SWIZZLE_128B : CU_TENSOR_MAP_SWIZZLE_NONE,
+      CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS)
+    fail("wgmma GEMM: cuTensorMapEncodeTiled failed (", int(r), ") for ", rows, " rows of ",
+         row_bytes, " bytes, ld ", ld, ", box ", box_rows, " x ", box_bytes);
+  return map;
+}
+
+template <Fam F, bool XU>
+void dispatch_bt(const Plan& pl, const gemm::sm90::KernelParams& kp, cudaStream_t s) {
+  if (pl.bt == 64)
+    gemm::sm90::launch<F, XU, 64>(kp, pl.grid, s);
+  else if (pl.bt == 128)
+    gemm::sm90::launch<F, XU, 128>(kp, pl.grid, s);
+  else
+    gemm::sm90::launch<F, XU, 256>(kp, pl.grid, s);
+}
+
+}  // namespace
+
+bool device_supported() {
+  int dev = 0, major = 0;
+  LOWBIT_CUDA_CHECK(cudaGetDevice(&dev));
+  LOWBIT_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev));
+  return major == 9;
+}
+
+std::string can_implement(const IntGemmParams& p) {
+  std::ostringstream e;
+  Fam f{};
+  bool xu = false;
+  if (!fam_of(p, &f, &xu)) {
+    e << "no wgmma GEMM kernel for " << layout_name(p.a_layout) << " activations x "
+      << layout_name(p.b_layout)
+      << " weights (supported: int8/uint8 x int8, int8/uint8 x int4, int4/uint4 x int4, fp8 x fp8)";
+    return e.str();
+  }
+  const char* fam = fam_name(f);
+  if (std::string s = gemm::check_operands(p, fam, kBK); !s.empty()) return s;
+  if (p.group_size != 0 && p.group_size != p.k) {
+    e << fam << ": weight groups along K (group_size=" << p.group_size
+      << ") are not supported by the wgmma kernels; use the mma.sync engine";
+    return e.str();
+  }
+  if (p.b_layout == PackedLayout::Int4 && !p.b_sm90) {
+    e << fam << ": int4 weights must be in the Hopper order (repack_int4_sm90, b_sm90 = true)";
+    return e.str();
+  }
+  if (p.tokens_tile != 0 && p.tokens_tile != 64 && p.tokens_tile != 128 &&
+      p.tokens_tile != 256) {
+    e << fam << ": tokens_tile=" << p.tokens_tile << " must be 0, 64, 128 or 256";
+    return e.str();
+  }
+  if (f == Fam::FP8 && p.zx) {
+    e << fam << ": FP8 activations are symmetric (zx must be null)";
+    return e.str();
+  }
+  if (p.out_type != GemmOut::I32 && reinterpret_cast<uintptr_t>(p.sw) % 16 != 0) {
+    e << fam << ": sw must be 16-byte aligned";
+    return e.str();
+  }
+  return gemm::check_epilogue(p, fam);
+}
+
+IntGemmPlan plan(const IntGemmParams& p, bool allow_split) {
+  const Plan pl = make_plan(p, allow_split);
+  IntGemmPlan r;
+  r.engine = GemmEngine::Wgmma;
+  r.split_k = pl.splits;
+  r.bm = pl.bt;
+  r.bn = kWRows;
+  r.bk = kBK;
+  r.stages = stages_of(pl.fam, pl.bt);
+  return r;
+}
+
+size_t workspace_bytes(const IntGemmParams& p) { return make_plan(p, true).workspace_bytes; }
+
+void run(const IntGemmParams& p) {
+  if (p.m == 0) return;
+  const Plan pl = make_plan(p, p.workspace != nullptr);
+  if (pl.workspace_bytes > 0 && (!p.workspace || p.workspace_bytes < pl.workspace_bytes))
+    fail("int_gemm: split-K ", pl.splits, " over M=", p.m, " N=", p.n, " needs a workspace of ",
+         pl.workspace_bytes, " bytes (int_gemm_workspace_bytes), got ", p.workspace_bytes);
+  if (pl.workspace_bytes > 0 && reinterpret_cast<uintptr_t>(p.workspace) % 256 != 0)
+    fail("int_gemm: the workspace must be 256-byte aligned");
+  using gemm::sm90::Traits;
+  int wbytes = 0, xbytes = 0;
+  switch (pl.fam) {
+    case Fam::W8A8:
+      wbytes = Traits<Fam::W8A8>::kWBytes, xbytes = Traits<Fam::W8A8>::kXBytes;
+      break;
+    case Fam::W4A8:
+      wbytes = Traits<Fam::W4A8>::kWBytes, xbytes = Traits<Fam::W4A8>::kXBytes;
+      break;
+    case Fam::W4A4:
+      wbytes = Traits<Fam::W4A4>::kWBytes, xbytes = Traits<Fam::W4A4>::kXBytes;
+      break;
+    case Fam::FP8:
+      wbytes = Traits<Fam::FP8>::kWBytes, xbytes = Traits<Fam::FP8>::kXBytes;
+      break;
+  }
+  const int64_t w_row = packed_row_bytes_unchecked(p.b_layout, p.k);
+  const int64_t x_row = packed_row_bytes_unchecked(p.a_layout, p.k);
+  gemm::sm90::KernelParams kp{};
+  kp.tw = make_map(p.b, w_row, p.n, p.ldb ? p.ldb : w_row, wbytes, kWRows, wbytes == 128);
+  kp.tx = make_map(p.a, x_row, p.m, p.lda ? p.lda : x_row, xbytes, pl.bt, xbytes == 128);
+  kp.m = int(p.m);
+  kp.n = int(p.n);
+  kp.k_blocks = pl.k_blocks;
+  kp.w_tiles = pl.w_tiles;
+  kp.x_tiles = pl.x_tiles;
+  kp.splits = pl.splits;
+  kp.blocks_per_split = pl.blocks_per_split;
+  kp.sx = p.sx;
+  kp.zx = p.zx;
+  kp.sw = p.sw;
+  kp.zcorr = p.zcorr;
+  kp.bias = p.bias;
+  kp.residual = p.residual;
+  kp.ldr = p.ldr ? p.ldr : p.n;
+  kp.out = p.out;
+  kp.ldo = p.ldo ? p.ldo : p.n;
+  kp.out_type = p.out_type;
+  kp.gelu = p.gelu;
+  if (pl.workspace_bytes > 0) {
+    kp.counters = static_cast<int*>(p.workspace);
+    kp.partials = static_cast<uint8_t*>(p.workspace) + pl.counters_bytes;
+    LOWBIT_CUDA_CHECK(cudaMemsetAsync(kp.counters, 0, pl.counters_bytes, p.stream));
+  }
+  switch (pl.fam) {
+    case Fam::W8A8:
+      pl.xu ? dispatch_bt<Fam::W8A8, true>(pl, kp, p.stream)
+            : dispatch_bt<Fam::W8A8, false>(pl, kp, p.stream);
+      break;
+    case Fam::W4A8:
+      pl.xu ? dispatch_bt<Fam::W4A8, true>(pl, kp, p.stream)
+            : dispatch_bt<Fam::W4A8, false>(pl, kp, p.stream);
+      break;
+    case Fam::W4A4:
+      pl.xu ? dispatch_bt<Fam::W4A4, true>(pl, kp, p.stream)
+            : dispatch_bt<Fam::W4A4, false>(pl, kp, p.stream);
+      break;
+    case Fam::FP8:
+      dispatch_bt<Fam::FP8, false>(pl, kp, p.stream);
+      break;
+  }
+}
+
+}  // namespace lowbit::cuda::sm90

@@ -1,0 +1,94 @@
+// Internal to the Hopper GEMMs: kernel families, tile shapes, shared-memory budget and the
+// kernel's parameter block, shared by the host side (wgmma_gemm.cu) and the kernels
+// (wgmma_gemm_kernel.cuh). Plain C++ plus the CUtensorMap type: no device code here.
+#pragma once
+
+#include <cuda.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "backends/cuda/gemm/mma_int_gemm.h"
+
+namespace lowbit::cuda::gemm::sm90 {
+
+enum class Fam : uint8_t { W8A8, W4A8, W4A4, FP8 };
+
+// Bytes of one row per k block of 128 elements, for the weights (W) and the activations (X);
+// kWRegs: the weights reach wgmma through registers (widened from nibbles); kWidenX: the int4
+// activations are widened into an int8 shared-memory tile first.
+template <Fam F>
+struct Traits;
+template <>
+struct Traits<Fam::W8A8> {
+  static constexpr int kWBytes = 128, kXBytes = 128;
+  static constexpr bool kWRegs = false, kWidenX = false, kFp8 = false;
+};
+template <>
+struct Traits<Fam::W4A8> {
+  static constexpr int kWBytes = 64, kXBytes = 128;
+  static constexpr bool kWRegs = true, kWidenX = false, kFp8 = false;
+};
+template <>
+struct Traits<Fam::W4A4> {
+  static constexpr int kWBytes = 64, kXBytes = 64;
+  static constexpr bool kWRegs = true, kWidenX = true, kFp8 = false;
+};
+template <>
+struct Traits<Fam::FP8> {
+  static constexpr int kWBytes = 128, kXBytes = 128;
+  static constexpr bool kWRegs = false, kWidenX = false, kFp8 = true;
+};
+
+constexpr int kBK = 128;        // K elements per pipeline stage
+constexpr int kWRows = 128;     // weight rows (output columns) per CTA: 2 consumer warpgroups x 64
+constexpr int kThreads = 384;   // producer warpgroup + 2 consumer warpgroups
+constexpr int kChunk = 32;      // tokens per epilogue pass through shared memory
+constexpr int kStgLd = 64 + 4;  // words per staged token row (64 weights + 4: no bank conflicts)
+constexpr int kSmemLimit = 227 * 1024;
+
+// A CTA computes Yᵀ[128 weights, BT tokens] through a pipeline of kStages stages.
+template <Fam F, int BT>
+struct Config {
+  using TR = Traits<F>;
+  static_assert(BT == 64 || BT == 128 || BT == 256, "token tiles of 64, 128 or 256");
+  static constexpr int kWStage = kWRows * TR::kWBytes;
+  static constexpr int kXStage = BT * TR::kXBytes;
+  static constexpr int kStageBytes = kWStage + kXStage;
+  static constexpr int kWidenBufs = TR::kWidenX ? 3 : 0;  // see the kernel's W4A4 note
+  static constexpr int kWidenBytes = kWidenBufs * BT * 128;
+  static constexpr int kStgBytes = 2 * kChunk * kStgLd * 4;
+  static constexpr int kFixed = 1024 /* alignment */ + kWidenBytes + kStgBytes + 256 /* barriers */;
+  static constexpr int kStagesFit = (kSmemLimit - kFixed) / kStageBytes;
+  static constexpr int kStages = kStagesFit > 8 ? 8 : kStagesFit;
+  static constexpr int kSmem = kFixed + kStages * kStageBytes;
+  static_assert(kStages >= 2 && kSmem <= kSmemLimit);
+};
+
+struct KernelParams {
+  CUtensorMap tw;  // weights [N rows, K bytes (Traits::kWBytes per k block)]
+  CUtensorMap tx;  // activations [M rows, ...]
+  int m, n;
+  int k_blocks;          // K / 128
+  int w_tiles, x_tiles;  // ceil(N / 128), ceil(M / BT)
+  int splits, blocks_per_split;
+  const float* sx;
+  const float* zx;
+  const float* sw;
+  const float* zcorr;
+  const float* bias;
+  const void* residual;
+  int64_t ldr;
+  void* out;
+  int64_t ldo;
+  GemmOut out_type;
+  bool gelu;
+  int* counters;   // split-K: one arrival counter per (tile, consumer warpgroup), left zero
+  void* partials;  // split-K: [splits, M, N] int32 (FP8: float) partial sums
+};
+
+// One instantiation per (family, unsigned activations, token tile); wgmma_gemm_{fam}.cu.
+template <Fam F, bool XU, int BT>
+void launch(const KernelParams& kp, int grid, cudaStream_t stream);
+
+}  // namespace lowbit::cuda::gemm::sm90

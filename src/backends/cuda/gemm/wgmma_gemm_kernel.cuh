@@ -1,0 +1,355 @@
+// The Hopper (sm_90a) GEMM kernel template, included by one .cu file per family.
+//
+// Y[M, N] = epilogue(X · Wᵀ) is computed transposed, Yᵀ = W · Xᵀ ("swap AB"): the weights are
+// wgmma's A operand (64 rows per warpgroup) and the tokens its N dimension (BT = 64, 128 or 256
+// per CTA). So a batch of a few tokens wastes no tensor-core rows, and 4-bit weights can reach the
+// tensor cores through registers (wgmma takes A from registers, B only from shared memory).
+//
+// CTA = 3 warpgroups, warp-specialised and persistent (a CTA loops over (tile, K split) work units
+// in a fixed order):
+//   warpgroup 0, producer: one thread issues TMA loads of a [128 weights x 128 k] and a
+//     [BT tokens x 128 k] box per stage into a ring of kStages stages (full / empty mbarriers);
+//   warpgroups 1, 2, consumers: each owns 64 weight rows x BT tokens of int32 (FP8: float)
+//     accumulators and issues 4 wgmma k32 steps per stage, keeping one stage of wgmma in flight.
+//   W8A8 / FP8: both operands from shared memory, 128-byte swizzle, by descriptor.
+//   W4A8 / W4A4: the consumer loads its weight rows' nibbles (one 16-byte load per row and
+//     stage; the Hopper int4 order of wgmma_layout.h) and widens them to the int8 A fragments.
+//   W4A4: the int4 activations are widened into an int8 tile (128-byte swizzle) by the two
+//     consumer warpgroups together, then read by descriptor. Three such tiles rotate: tile i % 3 is
+//     rewritten at stage i only after both warpgroups have passed the barrier of stage i - 1,
+//     which each crossed after waiting for its own stage i - 3 wgmma (wait_group 1 at i - 2).
+// Epilogue, per consumer warpgroup: the accumulators go through shared memory 32 tokens at a time
+// ([token][weight], +4 words a row: conflict-free), then each thread finishes 4 consecutive
+// outputs of one token row (gemm_epilogue.cuh: the CPU reference's order of float operations),
+// coalesced. Split-K: partial sums to a workspace, the last warpgroup to arrive for its half tile
+// adds them in split order and finishes. Integer results are bit-exact with cpu::int_gemm and the
+// F32 epilogue bit-exact with cpu::int_gemm_epilogue.
+#pragma once
+
+#include <cuda.h>
+#include <cuda_fp16.h>
+
+#include <atomic>
+#include <cstdint>
+#include <type_traits>
+
+#include "backends/cuda/check.h"
+#include "backends/cuda/device.h"
+#include "backends/cuda/gemm/gemm_epilogue.cuh"
+#include "backends/cuda/gemm/mma_primitives.cuh"
+#include "backends/cuda/gemm/sm90_primitives.cuh"
+#include "backends/cuda/gemm/wgmma_gemm_config.h"
+#include "backends/cuda/gemm/wgmma_ops.cuh"
+
+namespace lowbit::cuda::gemm::sm90 {
+
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+
+// t = Σ sw · acc for one group, as the CPU writes it (integer: from +0; FP8: sw · acc).
+template <bool FP8>
+__device__ __forceinline__ float weight_scaled(float sw, uint32_t acc) {
+  if constexpr (FP8)
+    return __fmul_rn(sw, __uint_as_float(acc));
+  else
+    return __fadd_rn(0.0f, __fmul_rn(sw, __int2float_rn(int32_t(acc))));
+}
+
+// Epilogue pass 2 for one staged chunk: tokens m0 .. m0 + 31, weights n0 .. n0 + 63.
+template <bool FP8>
+__device__ __noinline__ void finish_chunk(const KernelParams& p, const uint32_t* stg, int m0,
+                                          int n0, int split, int tid) {
+  const bool raw = p.out_type == GemmOut::I32;
+  for (int q = tid; q < kChunk * 16; q += 128) {
+    const int tok = q >> 4, wq = (q & 15) * 4;
+    const int m = m0 + tok, n = n0 + wq;
+    if (m >= p.m || n >= p.n) continue;
+    const uint4 v = *reinterpret_cast<const uint4*>(stg + tok * kStgLd + wq);
+    if (p.splits > 1) {
+      uint32_t* part = static_cast<uint32_t*>(p.partials);
+      __stcg(reinterpret_cast<uint4*>(part + (int64_t(split) * p.m + m) * p.n + n), v);
+    } else if (raw) {
+      *reinterpret_cast<uint4*>(static_cast<uint32_t*>(p.out) + int64_t(m) * p.ldo + n) = v;
+    } else {
+      const float4 s = __ldg(reinterpret_cast<const float4*>(p.sw + n));
+      const float t[4] = {weight_scaled<FP8>(s.x, v.x), weight_scaled<FP8>(s.y, v.y),
+                          weight_scaled<FP8>(s.z, v.z), weight_scaled<FP8>(s.w, v.w)};
+      epilogue_store4(p, m, n, t);
+    }
+  }
+}
+
+// Split-K, run by the last warpgroup to arrive for its [64 weights, BT tokens] half tile: the
+// partial sums in split order (integers: exact; FP8: float from +0), then the epilogue.
+template <bool FP8>
+__device__ __noinline__ void reduce_half_tile(const KernelParams& p, int m0, int n0, int bt,
+                                              int tid) {
+  const uint32_t* part = static_cast<const uint32_t*>(p.partials);
+  const int64_t plane = int64_t(p.m) * p.n;
+  const bool raw = p.out_type == GemmOut::I32;
+  for (int q = tid; q < bt * 16; q += 128) {
+    const int m = m0 + (q >> 4), n = n0 + (q & 15) * 4;
+    if (m >= p.m || n >= p.n) continue;
+    const uint32_t* src = part + int64_t(m) * p.n + n;
+    uint32_t v[4];
+    if constexpr (FP8) {
+      float f[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+      for (int s = 0; s < p.splits; ++s) {
+        const uint4 w = __ldcg(reinterpret_cast<const uint4*>(src + s * plane));
+        f[0] = __fadd_rn(f[0], __uint_as_float(w.x));
+        f[1] = __fadd_rn(f[1], __uint_as_float(w.y));
+        f[2] = __fadd_rn(f[2], __uint_as_float(w.z));
+        f[3] = __fadd_rn(f[3], __uint_as_float(w.w));
+      }
+#pragma unroll
+      for (int e = 0; e < 4; ++e) v[e] = __float_as_uint(f[e]);
+    } else {
+      v[0] = v[1] = v[2] = v[3] = 0;
+      for (int s = 0; s < p.splits; ++s) {
+        const uint4 w = __ldcg(reinterpret_cast<const uint4*>(src + s * plane));
+        v[0] += w.x;  // two's complement: the exact int32 sum
+        v[1] += w.y;
+        v[2] += w.z;
+        v[3] += w.w;
+      }
+    }
+    if (raw) {
+      *reinterpret_cast<uint4*>(static_cast<uint32_t*>(p.out) + int64_t(m) * p.ldo + n) =
+          make_uint4(v[0], v[1], v[2], v[3]);
+    } else {
+      const float4 s = __ldg(reinterpret_cast<const float4*>(p.sw + n));
+      const float t[4] = {weight_scaled<FP8>(s.x, v[0]), weight_scaled<FP8>(s.y, v[1]),
+                          weight_scaled<FP8>(s.z, v[2]), weight_scaled<FP8>(s.w, v[3])};
+      epilogue_store4(p, m, n, t);
+    }
+  }
+}
+
+// One k32 step of the consumer warpgroup's 64 x BT tile.
+template <Fam F, bool XU, int BT, class Acc>
+__device__ __forceinline__ void mma_step(Acc (&acc)[BT / 2], const uint32_t (&a)[4],
+                                         uint64_t desc_a, uint64_t desc_b, int scale_d) {
+  using namespace ::lowbit::cuda::gemm::ptx;
+#define LOWBIT_WGMMA_CASE(N)                                        \
+  if constexpr (BT == N) {                                          \
+    if constexpr (F == Fam::FP8)                                    \
+      wgmma_m64n##N##k32_e4m3_ss(acc, desc_a, desc_b, scale_d);     \
+    else if constexpr (Traits<F>::kWRegs && XU)                     \
+      wgmma_m64n##N##k32_s8u8_rs(acc, a, desc_b, scale_d);          \
+    else if constexpr (Traits<F>::kWRegs)                           \
+      wgmma_m64n##N##k32_s8s8_rs(acc, a, desc_b, scale_d);          \
+    else if constexpr (XU)                                          \
+      wgmma_m64n##N##k32_s8u8_ss(acc, desc_a, desc_b, scale_d);     \
+    else                                                            \
+      wgmma_m64n##N##k32_s8s8_ss(acc, desc_a, desc_b, scale_d);     \
+  }
+  LOWBIT_WGMMA_CASE(64)
+  LOWBIT_WGMMA_CASE(128)
+  LOWBIT_WGMMA_CASE(256)
+#undef LOWBIT_WGMMA_CASE
+}
+
+#endif  // __CUDA_ARCH_FEAT_SM90_ALL
+
+template <Fam F, bool XU, int BT>
+__global__ void __launch_bounds__(kThreads, 1)
+    wgmma_gemm_kernel(const __grid_constant__ KernelParams p) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  using namespace ::lowbit::cuda::gemm::ptx;
+  using TR = Traits<F>;
+  using C = Config<F, BT>;
+  using Acc = std::conditional_t<TR::kFp8, float, int32_t>;
+  constexpr int S = C::kStages, NACC = BT / 2;
+
+  extern __shared__ uint8_t smem_raw[];
+  const uint32_t raw_addr = smem_addr(smem_raw);
+  const uint32_t base = (raw_addr + 1023u) & ~1023u;  // the 128-byte swizzle's atoms
+  uint8_t* const base_ptr = smem_raw + (base - raw_addr);
+  const uint32_t sW = base;
+  const uint32_t sX = sW + S * C::kWStage;
+  const uint32_t sWiden = sX + S * C::kXStage;
+  const uint32_t sStg = sWiden + C::kWidenBytes;
+  const uint32_t sBar = sStg + C::kStgBytes;  // full[S], empty[S]
+  int* const flags = reinterpret_cast<int*>(base_ptr + (sBar - base) + 16 * S);
+  auto full = [&](int s) { return sBar + 8 * s; };
+  auto empty = [&](int s) { return sBar + 8 * (S + s); };
+
+  const int wg = int(threadIdx.x) / 128, tid = int(threadIdx.x) % 128;
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < S; ++s) {
+      mbar_init(full(s), 1);
+      mbar_init(empty(s), 2);
+    }
+    asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
+  }
+  __syncthreads();
+
+  const int units = p.w_tiles * p.x_tiles * p.splits;
+
+  if (wg == 0) {
+    // ---------------- producer ----------------
+    setmaxnreg_dec<40>();
+    if (tid == 0) {
+      tma_prefetch_desc(&p.tw);
+      tma_prefetch_desc(&p.tx);
+      int stage = 0;
+      uint32_t phase = 0;
+      for (int u = int(blockIdx.x); u < units; u += int(gridDim.x)) {
+        const int split = u % p.splits, tile = u / p.splits;
+        const int wt = tile % p.w_tiles, xt = tile / p.w_tiles;
+        const int kb0 = split * p.blocks_per_split;
+        const int kb1 = min(p.k_blocks, kb0 + p.blocks_per_split);
+        for (int kb = kb0; kb < kb1; ++kb) {
+          mbar_wait(empty(stage), phase ^ 1u);
+          mbar_arrive_expect_tx(full(stage), C::kStageBytes);
+          tma_load_2d(sW + stage * C::kWStage, &p.tw, kb * TR::kWBytes, wt * kWRows, full(stage));
+          tma_load_2d(sX + stage * C::kXStage, &p.tx, kb * TR::kXBytes, xt * BT, full(stage));
+          if (++stage == S) {
+            stage = 0;
+            phase ^= 1u;
+          }
+        }
+      }
+    }
+    return;
+  }
+
+  // ---------------- consumers ----------------
+  setmaxnreg_inc<232>();
+  const int cw = wg - 1;  // 0 / 1: weight rows 64·cw .. 64·cw + 63 of the tile
+  const int warp = tid / 32, lane = tid % 32, g = lane / 4, t = lane % 4;
+  uint32_t* const stg = reinterpret_cast<uint32_t*>(base_ptr + (sStg - base)) + cw * kChunk * kStgLd;
+  int stage = 0;
+  uint32_t phase = 0;
+  int widen_i = 0;
+  Acc acc[NACC];
+
+  for (int u = int(blockIdx.x); u < units; u += int(gridDim.x)) {
+    const int split = u % p.splits, tile = u / p.splits;
+    const int wt = tile % p.w_tiles, xt = tile / p.w_tiles;
+    const int kb0 = split * p.blocks_per_split;
+    const int kb1 = min(p.k_blocks, kb0 + p.blocks_per_split);
+    int prev = -1;
+    for (int kb = kb0; kb < kb1; ++kb) {
+      mbar_wait(full(stage), phase);
+      uint32_t xs = sX + stage * C::kXStage;
+      if constexpr (TR::kWidenX) {
+        // int4 tokens [BT, 64 bytes] -> int8 [BT, 128 bytes], 128-byte swizzle; 8 packed bytes
+        // (16 codes) a job, both consumer warpgroups.
+        const uint32_t dst = sWiden + uint32_t(widen_i % 3) * (BT * 128);
+        for (int j = cw * 128 + tid; j < BT * 8; j += 256) {
+          const int r = j >> 3, c = j & 7;
+          uint32_t w0, w1, b0, b1, b2, b3;
+          lds64(xs + r * 64 + c * 8, w0, w1);
+          if constexpr (XU) {
+            widen_u4x8(w0, b0, b1);
+            widen_u4x8(w1, b2, b3);
+          } else {
+            widen_s4x8(w0, b0, b1);
+            widen_s4x8(w1, b2, b3);
+          }
+          sts128(dst + r * 128 + ((c ^ (r & 7)) << 4), b0, b1, b2, b3);
+        }
+        fence_proxy_async_smem();
+        named_bar_sync(1, 256);
+        xs = dst;
+        ++widen_i;
+      }
+      uint32_t a[4][4];
+      if constexpr (TR::kWRegs) {
+        const uint32_t row0 = sW + stage * C::kWStage + (cw * 64 + warp * 16 + g) * 64 + t * 16;
+        const uint4 w0 = lds128(row0), w1 = lds128(row0 + 8 * 64);
+        const uint32_t r0[4] = {w0.x, w0.y, w0.z, w0.w}, r1[4] = {w1.x, w1.y, w1.z, w1.w};
+#pragma unroll
+        for (int s = 0; s < 4; ++s) {
+          widen_offset4(r0[s], a[s][0], a[s][2]);
+          widen_offset4(r1[s], a[s][1], a[s][3]);
+        }
+      }
+      wgmma_fence();
+#pragma unroll
+      for (int s = 0; s < 4; ++s) {
+        const uint64_t da = desc_sw128(sW + stage * C::kWStage + cw * 64 * 128 + s * 32);
+        const uint64_t db = desc_sw128(xs + s * 32);
+        mma_step<F, XU, BT>(acc, a[s], da, db, (kb > kb0 || s > 0) ? 1 : 0);
+      }
+      wgmma_commit();
+      wgmma_wait<1>();
+      if (prev >= 0 && tid == 0) mbar_arrive(empty(prev));
+      prev = stage;
+      if (++stage == S) {
+        stage = 0;
+        phase ^= 1u;
+      }
+    }
+    wgmma_wait<0>();
+#pragma unroll
+    for (int i = 0; i < NACC; ++i) fence_operand(acc[i]);
+    if (prev >= 0 && tid == 0) mbar_arrive(empty(prev));
+
+    // ---- epilogue: 32 tokens at a time through shared memory ----
+    const int n0 = wt * kWRows + cw * 64, m0 = xt * BT;
+    const int bar = 2 + cw;
+#pragma unroll
+    for (int c = 0; c < BT / kChunk; ++c) {
+      named_bar_sync(bar, 128);  // the previous chunk has been read
+#pragma unroll
+      for (int jj = 0; jj < kChunk / 8; ++jj)
+#pragma unroll
+        for (int h = 0; h < 2; ++h)
+#pragma unroll
+          for (int e = 0; e < 2; ++e) {
+            const int j = c * (kChunk / 8) + jj;
+            const Acc v = acc[4 * j + 2 * h + e];
+            uint32_t bits;
+            if constexpr (TR::kFp8)
+              bits = __float_as_uint(v);
+            else
+              bits = uint32_t(v);
+            stg[(8 * jj + 2 * t + e) * kStgLd + warp * 16 + g + 8 * h] = bits;
+          }
+      named_bar_sync(bar, 128);
+      finish_chunk<TR::kFp8>(p, stg, m0 + c * kChunk, n0, split, tid);
+    }
+    if (p.splits > 1) {
+      __threadfence();
+      named_bar_sync(bar, 128);
+      const int counter = tile * 2 + cw;
+      if (tid == 0) flags[cw] = atomicAdd(p.counters + counter, 1) == p.splits - 1;
+      named_bar_sync(bar, 128);
+      if (flags[cw]) {
+        __threadfence();
+        if (tid == 0) p.counters[counter] = 0;  // ready for the next launch
+        reduce_half_tile<TR::kFp8>(p, m0, n0, BT, tid);
+      }
+    }
+  }
+#else
+  __trap();  // the Hopper GEMMs need sm_90a
+#endif
+}
+
+template <Fam F, bool XU, int BT>
+void launch(const KernelParams& kp, int grid, cudaStream_t stream) {
+  using C = Config<F, BT>;
+  const auto kernel = &wgmma_gemm_kernel<F, XU, BT>;
+  {
+    static std::atomic<uint64_t> raised{0};
+    int dev = 0;
+    LOWBIT_CUDA_CHECK(cudaGetDevice(&dev));
+    const uint64_t bit = uint64_t(1) << (dev & 63);
+    if (!(raised.load(std::memory_order_relaxed) & bit)) {
+      LOWBIT_CUDA_CHECK(
+          cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, C::kSmem));
+      raised.fetch_or(bit, std::memory_order_relaxed);
+    }
+  }
+  kernel<<<grid, kThreads, C::kSmem, stream>>>(kp);
+  LOWBIT_CUDA_LAUNCHED("wgmma_gemm_kernel");
+}
+
+#define LOWBIT_WGMMA_GEMM_INSTANTIATE(FAM, XU)                                        \
+  template void launch<FAM, XU, 64>(const KernelParams&, int, cudaStream_t);  \
+  template void launch<FAM, XU, 128>(const KernelParams&, int, cudaStream_t); \
+  template void launch<FAM, XU, 256>(const KernelParams&, int, cudaStream_t);
+
+}  // namespace lowbit::cuda::gemm::sm90

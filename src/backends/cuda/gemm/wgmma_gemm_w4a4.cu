@@ -1,0 +1,7 @@
+// The W4A4 kernels of the Hopper GEMM (one family per file: they compile in parallel; sm_90a only).
+#include "backends/cuda/gemm/wgmma_gemm_kernel.cuh"
+
+namespace lowbit::cuda::gemm::sm90 {
+LOWBIT_WGMMA_GEMM_INSTANTIATE(Fam::W4A4, false)
+LOWBIT_WGMMA_GEMM_INSTANTIATE(Fam::W4A4, true)
+}  // namespace lowbit::cuda::gemm::sm90
