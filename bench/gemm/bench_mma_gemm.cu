@@ -14,6 +14,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -293,8 +294,9 @@ int main(int argc, char** argv) try {
               : o.out == GemmOut::I32 ? "i32"
                                       : "f16",
               o.bias ? ", bias" : "", o.gelu ? ", gelu" : "");
-  std::printf("%-5s %6s %6s %6s %-8s %8s %5s %10s %10s %10s %9s %8s\n", "kern", "M", "N", "K",
-              "engine", "tile", "split", "median_us", "min_us", "batch_us", "TOPS", "GB/s");
+  std::printf("%-5s %6s %6s %6s %-8s %8s %5s %10s %10s %10s %9s %8s %8s\n", "kern", "M", "N",
+              "K", "engine", "tile", "split", "median_us", "min_us", "batch_us", "TOPS", "GB/s",
+              "host_us");
   FILE* csv = o.csv.empty() ? nullptr : std::fopen(o.csv.c_str(), "w");
   if (csv)
     std::fprintf(csv,
@@ -402,7 +404,12 @@ int main(int argc, char** argv) try {
           ms_each.push_back(t);
         }
         LOWBIT_CUDA_CHECK(cudaEventRecord(ev0, stream));
+        const auto h0 = std::chrono::steady_clock::now();
         for (int i = 0; i < o.iters; ++i) run(i);
+        const double host_us =
+            std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - h0)
+                .count() /
+            o.iters;
         LOWBIT_CUDA_CHECK(cudaEventRecord(ev1, stream));
         LOWBIT_CUDA_CHECK(cudaEventSynchronize(ev1));
         float batch = 0;
@@ -415,9 +422,9 @@ int main(int argc, char** argv) try {
         char tile[32];
         std::snprintf(tile, sizeof tile, "%dx%d", plan.bm, plan.bn);
         const char* eng = lowbit::cuda::engine_name(plan.engine);
-        std::printf("%-5s %6lld %6lld %6lld %-8s %8s %5d %10.2f %10.2f %10.2f %9.1f %8.0f\n",
+        std::printf("%-5s %6lld %6lld %6lld %-8s %8s %5d %10.2f %10.2f %10.2f %9.1f %8.0f %8.2f\n",
                     kernel.c_str(), (long long)m, (long long)n, (long long)k, eng, tile,
-                    plan.split_k, med_us, min_us, batch_us, tops, gbps);
+                    plan.split_k, med_us, min_us, batch_us, tops, gbps, host_us);
         std::fflush(stdout);
         if (csv)
           std::fprintf(csv,

@@ -20,17 +20,19 @@ __device__ __forceinline__ float gelu_erf(float v) {
   return __fmul_rn(__fmul_rn(0.5f, v), __fadd_rn(1.0f, e));
 }
 
-// Outputs [m, n .. n + 3] from t[0..3] (F32 or F16 output; n a multiple of 4).
+// Outputs [m, n .. n + 3] from t[0..3] (F32 or F16 output; n a multiple of 4), given the
+// token's scale and zero (sxm, zxm; zxm used only when p.zx) and pointers to zcorr[n] and
+// bias[n] (global or shared memory; bias may be null).
 template <class P>
-__device__ __forceinline__ void epilogue_store4(const P& p, int m, int n, const float (&t)[4]) {
-  const float sxm = __ldg(p.sx + m);
-  const float zxm = p.zx ? __ldg(p.zx + m) : 0.0f;
+__device__ __forceinline__ void epilogue_store4(const P& p, int m, int n, const float (&t)[4],
+                                                float sxm, float zxm, const float* zc,
+                                                const float* bias) {
   float y[4];
 #pragma unroll
   for (int e = 0; e < 4; ++e) {
     float x = __fmul_rn(sxm, t[e]);
-    if (p.zx) x = __fadd_rn(x, __fmul_rn(zxm, __ldg(p.zcorr + n + e)));
-    if (p.bias) x = __fadd_rn(x, __ldg(p.bias + n + e));
+    if (p.zx) x = __fadd_rn(x, __fmul_rn(zxm, zc[e]));
+    if (bias) x = __fadd_rn(x, bias[e]);
     if (p.gelu) x = gelu_erf(x);
     y[e] = x;
   }
@@ -62,6 +64,15 @@ __device__ __forceinline__ void epilogue_store4(const P& p, int m, int n, const 
     o.y = *reinterpret_cast<const uint32_t*>(&o23);
     *reinterpret_cast<uint2*>(static_cast<__half*>(p.out) + int64_t(m) * p.ldo + n) = o;
   }
+}
+
+// The same with the scales read from the parameter block's global arrays.
+template <class P>
+__device__ __forceinline__ void epilogue_store4(const P& p, int m, int n, const float (&t)[4]) {
+  const float sxm = __ldg(p.sx + m);
+  const float zxm = p.zx ? __ldg(p.zx + m) : 0.0f;
+  epilogue_store4(p, m, n, t, sxm, zxm, p.zx ? p.zcorr + n : nullptr,
+                  p.bias ? p.bias + n : nullptr);
 }
 
 }  // namespace lowbit::cuda::gemm

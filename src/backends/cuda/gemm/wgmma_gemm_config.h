@@ -58,7 +58,9 @@ struct Config {
   static constexpr int kWidenBufs = TR::kWidenX ? 3 : 0;  // see the kernel's W4A4 note
   static constexpr int kWidenBytes = kWidenBufs * BT * 128;
   static constexpr int kStgBytes = 2 * kChunk * kStgLd * 4;
-  static constexpr int kFixed = 1024 /* alignment */ + kWidenBytes + kStgBytes + 256 /* barriers */;
+  static constexpr int kEpiBytes = 2 * (3 * 64 + 2 * 256) * 4;  // EpiParams of the kernel
+  static constexpr int kFixed =
+      1024 /* alignment */ + kWidenBytes + kStgBytes + kEpiBytes + 256 /* barriers */;
   static constexpr int kStagesFit = (kSmemLimit - kFixed) / kStageBytes;
   static constexpr int kStages = kStagesFit > 8 ? 8 : kStagesFit;
   static constexpr int kSmem = kFixed + kStages * kStageBytes;

@@ -54,14 +54,26 @@ __device__ __forceinline__ float weight_scaled(float sw, uint32_t acc) {
     return __fadd_rn(0.0f, __fmul_rn(sw, __int2float_rn(int32_t(acc))));
 }
 
-// Epilogue pass 2 for one staged chunk: tokens m0 .. m0 + 31, weights n0 .. n0 + 63.
+// The per-tile epilogue inputs of one consumer warpgroup, staged in shared memory once per tile
+// (the output loop then waits on no global loads but the residual).
+struct EpiParams {  // sizeof: Config::kEpiBytes / 2
+  float sw[64], zcorr[64], bias[64];
+  float sx[256], zx[256];
+};
+
+// Epilogue pass 2 for one staged chunk: tokens m0 .. m0 + 31 (chunk c of the tile), weights
+// n0 .. n0 + 63. Each thread finishes 4 quads of 4 outputs, independent, unrolled so that their
+// loads are in flight together.
 template <bool FP8>
-__device__ __noinline__ void finish_chunk(const KernelParams& p, const uint32_t* stg, int m0,
-                                          int n0, int split, int tid) {
+__device__ __noinline__ void finish_chunk(const KernelParams& p, const uint32_t* stg,
+                                             const EpiParams& ep, int m0, int c, int n0,
+                                             int split, int tid) {
   const bool raw = p.out_type == GemmOut::I32;
-  for (int q = tid; q < kChunk * 16; q += 128) {
+#pragma unroll
+  for (int i = 0; i < kChunk * 16 / 128; ++i) {
+    const int q = tid + 128 * i;
     const int tok = q >> 4, wq = (q & 15) * 4;
-    const int m = m0 + tok, n = n0 + wq;
+    const int m = m0 + c * kChunk + tok, n = n0 + wq;
     if (m >= p.m || n >= p.n) continue;
     const uint4 v = *reinterpret_cast<const uint4*>(stg + tok * kStgLd + wq);
     if (p.splits > 1) {
@@ -70,10 +82,12 @@ __device__ __noinline__ void finish_chunk(const KernelParams& p, const uint32_t*
     } else if (raw) {
       *reinterpret_cast<uint4*>(static_cast<uint32_t*>(p.out) + int64_t(m) * p.ldo + n) = v;
     } else {
-      const float4 s = __ldg(reinterpret_cast<const float4*>(p.sw + n));
+      const float4 s = *reinterpret_cast<const float4*>(ep.sw + wq);
       const float t[4] = {weight_scaled<FP8>(s.x, v.x), weight_scaled<FP8>(s.y, v.y),
                           weight_scaled<FP8>(s.z, v.z), weight_scaled<FP8>(s.w, v.w)};
-      epilogue_store4(p, m, n, t);
+      const int tl = c * kChunk + tok;
+      epilogue_store4(p, m, n, t, ep.sx[tl], ep.zx[tl], ep.zcorr + wq,
+                      p.bias ? ep.bias + wq : nullptr);
     }
   }
 }
@@ -159,6 +173,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   using C = Config<F, BT>;
   using Acc = std::conditional_t<TR::kFp8, float, int32_t>;
   constexpr int S = C::kStages, NACC = BT / 2;
+  static_assert(2 * sizeof(EpiParams) == C::kEpiBytes);
 
   extern __shared__ uint8_t smem_raw[];
   const uint32_t raw_addr = smem_addr(smem_raw);
@@ -168,7 +183,8 @@ __global__ void __launch_bounds__(kThreads, 1)
   const uint32_t sX = sW + S * C::kWStage;
   const uint32_t sWiden = sX + S * C::kXStage;
   const uint32_t sStg = sWiden + C::kWidenBytes;
-  const uint32_t sBar = sStg + C::kStgBytes;  // full[S], empty[S]
+  const uint32_t sEpi = sStg + C::kStgBytes;  // EpiParams[2]
+  const uint32_t sBar = sEpi + 2 * sizeof(EpiParams);  // full[S], empty[S]
   int* const flags = reinterpret_cast<int*>(base_ptr + (sBar - base) + 16 * S);
   auto full = [&](int s) { return sBar + 8 * s; };
   auto empty = [&](int s) { return sBar + 8 * (S + s); };
@@ -218,6 +234,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int cw = wg - 1;  // 0 / 1: weight rows 64·cw .. 64·cw + 63 of the tile
   const int warp = tid / 32, lane = tid % 32, g = lane / 4, t = lane % 4;
   uint32_t* const stg = reinterpret_cast<uint32_t*>(base_ptr + (sStg - base)) + cw * kChunk * kStgLd;
+  EpiParams& ep = reinterpret_cast<EpiParams*>(base_ptr + (sEpi - base))[cw];
   int stage = 0;
   uint32_t phase = 0;
   int widen_i = 0;
@@ -229,7 +246,11 @@ __global__ void __launch_bounds__(kThreads, 1)
     const int kb0 = split * p.blocks_per_split;
     const int kb1 = min(p.k_blocks, kb0 + p.blocks_per_split);
     int prev = -1;
-    for (int kb = kb0; kb < kb1; ++kb) {
+    // One k block: wait for its stage, (W4A4) widen the tokens, (W4) widen the weight nibbles
+    // into `a`, issue the 4 wgmma k steps, then retire the previous block's wgmma and free its
+    // stage. `a_prev` (the previous block's A registers) is "used" after that wait so that the
+    // compiler keeps those registers untouched while the tensor cores may still read them.
+    auto block = [&](int kb, uint32_t (&a)[4][4], uint32_t (&a_prev)[4][4]) {
       mbar_wait(full(stage), phase);
       uint32_t xs = sX + stage * C::kXStage;
       if constexpr (TR::kWidenX) {
@@ -254,7 +275,6 @@ __global__ void __launch_bounds__(kThreads, 1)
         xs = dst;
         ++widen_i;
       }
-      uint32_t a[4][4];
       if constexpr (TR::kWRegs) {
         const uint32_t row0 = sW + stage * C::kWStage + (cw * 64 + warp * 16 + g) * 64 + t * 16;
         const uint4 w0 = lds128(row0), w1 = lds128(row0 + 8 * 64);
@@ -274,21 +294,53 @@ __global__ void __launch_bounds__(kThreads, 1)
       }
       wgmma_commit();
       wgmma_wait<1>();
+      if constexpr (TR::kWRegs) {
+#pragma unroll
+        for (int s = 0; s < 4; ++s)
+#pragma unroll
+          for (int i = 0; i < 4; ++i) asm volatile("" ::"r"(a_prev[s][i]));
+      }
       if (prev >= 0 && tid == 0) mbar_arrive(empty(prev));
       prev = stage;
       if (++stage == S) {
         stage = 0;
         phase ^= 1u;
       }
+    };
+    uint32_t a0[4][4] = {}, a1[4][4] = {};
+    for (int kb = kb0; kb < kb1; kb += 2) {
+      block(kb, a0, a1);
+      if (kb + 1 < kb1) block(kb + 1, a1, a0);
     }
     wgmma_wait<0>();
 #pragma unroll
     for (int i = 0; i < NACC; ++i) fence_operand(acc[i]);
+    if constexpr (TR::kWRegs) {
+#pragma unroll
+      for (int s = 0; s < 4; ++s)
+#pragma unroll
+        for (int i = 0; i < 4; ++i) asm volatile("" ::"r"(a0[s][i]), "r"(a1[s][i]));
+    }
     if (prev >= 0 && tid == 0) mbar_arrive(empty(prev));
 
     // ---- epilogue: 32 tokens at a time through shared memory ----
     const int n0 = wt * kWRows + cw * 64, m0 = xt * BT;
     const int bar = 2 + cw;
+    const bool finish = p.splits == 1 && p.out_type != GemmOut::I32;
+    named_bar_sync(bar, 128);  // the previous tile's epilogue is done with `ep`
+    if (finish) {
+      if (tid < 64) {
+        const int n = min(n0 + tid, p.n - 1);
+        ep.sw[tid] = __ldg(p.sw + n);
+        ep.zcorr[tid] = p.zx ? __ldg(p.zcorr + n) : 0.0f;
+        ep.bias[tid] = p.bias ? __ldg(p.bias + n) : 0.0f;
+      }
+      for (int i = tid; i < BT; i += 128) {
+        const int m = min(m0 + i, p.m - 1);
+        ep.sx[i] = __ldg(p.sx + m);
+        ep.zx[i] = p.zx ? __ldg(p.zx + m) : 0.0f;
+      }
+    }
 #pragma unroll
     for (int c = 0; c < BT / kChunk; ++c) {
       named_bar_sync(bar, 128);  // the previous chunk has been read
@@ -308,7 +360,7 @@ __global__ void __launch_bounds__(kThreads, 1)
             stg[(8 * jj + 2 * t + e) * kStgLd + warp * 16 + g + 8 * h] = bits;
           }
       named_bar_sync(bar, 128);
-      finish_chunk<TR::kFp8>(p, stg, m0 + c * kChunk, n0, split, tid);
+      finish_chunk<TR::kFp8>(p, stg, ep, m0, c, n0, split, tid);
     }
     if (p.splits > 1) {
       __threadfence();
