@@ -128,5 +128,22 @@ TEST_F(Cli, Help) {
   EXPECT_NE(r.out.find("--similarity"), std::string::npos);
 }
 
+// tune-gemm: usage errors are exit 2; without a GPU (CI) it says so in one line, exit 1.
+TEST(CliTuneGemm, UsageAndNoGpu) {
+  const CliRun h = run("tune-gemm --help");
+  EXPECT_EQ(h.status, 0);
+  EXPECT_NE(h.out.find("LOWBIT_GEMM_PLAN"), std::string::npos) << h.out;
+  EXPECT_EQ(run("tune-gemm --m 0").status, 2);
+  EXPECT_EQ(run("tune-gemm --shapes 3072").status, 2);
+  EXPECT_EQ(run("tune-gemm --model gpt").status, 2);
+  EXPECT_EQ(run("tune-gemm --kernels w2a2 --shapes 8x128 --m 1").status, 2);
+  if (std::system("nvidia-smi -L >/dev/null 2>&1") != 0) {
+    const CliRun r = run("tune-gemm --shapes 8x128 --m 1");
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("needs a CUDA"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+}
+
 }  // namespace
 }  // namespace lowbit

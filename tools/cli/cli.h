@@ -29,5 +29,6 @@ Args parse_args(const std::vector<std::string>& argv, const std::set<std::string
 int cmd_embed(const std::vector<std::string>& argv);
 int cmd_info(const std::vector<std::string>& argv);
 int cmd_quantize(const std::vector<std::string>& argv);
+int cmd_tune_gemm(const std::vector<std::string>& argv);
 
 }  // namespace lowbit::cli

@@ -15,6 +15,7 @@ const char* kUsage =
     "  embed     embed texts with a model (lowbit embed --help)\n"
     "  info      describe a model folder (lowbit info --help)\n"
     "  quantize  quantize a checkpoint into a lowbit model (lowbit quantize --help)\n"
+    "  tune-gemm time the GPU GEMM configurations, write a plan (lowbit tune-gemm --help)\n"
     "\n"
     "lowbit runs BERT-family encoders; --model takes a Hugging Face or sentence-transformers\n"
     "checkpoint folder (config.json, model.safetensors, vocab.txt) or a lowbit model folder.\n";
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
     if (cmd == "embed") return lowbit::cli::cmd_embed(args);
     if (cmd == "info") return lowbit::cli::cmd_info(args);
     if (cmd == "quantize") return lowbit::cli::cmd_quantize(args);
+    if (cmd == "tune-gemm") return lowbit::cli::cmd_tune_gemm(args);
     std::fprintf(stderr, "lowbit: unknown command '%s'\n%s", cmd.c_str(), kUsage);
     return 2;
   } catch (const lowbit::cli::UsageError& e) {

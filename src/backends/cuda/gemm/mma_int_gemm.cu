@@ -11,6 +11,7 @@
 
 #include "backends/cuda/check.h"
 #include "backends/cuda/gemm/gemm_checks.h"
+#include "backends/cuda/gemm/gemm_tuner.h"
 #include "backends/cuda/gemm/mma_int_gemm_config.h"
 #include "backends/cuda/gemm/wgmma_gemm.h"
 #include "core/error.h"
@@ -337,7 +338,30 @@ std::string can_implement(const IntGemmParams& p) {
   return err;
 }
 
-IntGemmPlan int_gemm_plan(const IntGemmParams& p) {
+namespace {
+
+// The parameters with a tuned choice (gemm_tuner.h) applied, when everything is on automatic and
+// the plan has an entry that the kernels take.
+IntGemmParams resolve(const IntGemmParams& p) {
+  if (p.engine != GemmEngine::Auto || p.tile != GemmTile::Auto || p.tokens_tile != 0 ||
+      p.split_k != 0)
+    return p;
+  const auto c = gemm_plan_find(p);
+  if (!c) return p;
+  IntGemmParams q = p;
+  q.engine = c->engine;
+  q.tile = c->tile;
+  q.tokens_tile = c->tokens_tile;
+  q.split_k = c->split_k;
+  std::string err;
+  choose_engine(q, &err);
+  return err.empty() ? q : p;
+}
+
+}  // namespace
+
+IntGemmPlan int_gemm_plan(const IntGemmParams& p_in) {
+  const IntGemmParams p = resolve(p_in);
   std::string msg;
   const GemmEngine engine = choose_engine(p, &msg);
   if (!msg.empty()) fail("int_gemm: ", msg);
@@ -353,7 +377,8 @@ IntGemmPlan int_gemm_plan(const IntGemmParams& p) {
   return r;
 }
 
-size_t int_gemm_workspace_bytes(const IntGemmParams& p) {
+size_t int_gemm_workspace_bytes(const IntGemmParams& p_in) {
+  const IntGemmParams p = resolve(p_in);
   std::string msg;
   const GemmEngine engine = choose_engine(p, &msg);
   if (!msg.empty()) fail("int_gemm: ", msg);
@@ -361,7 +386,8 @@ size_t int_gemm_workspace_bytes(const IntGemmParams& p) {
   return make_plan(p, true).workspace_bytes;
 }
 
-void int_gemm(const IntGemmParams& p) {
+void int_gemm(const IntGemmParams& p_in) {
+  const IntGemmParams p = resolve(p_in);
   std::string msg;
   const GemmEngine engine = choose_engine(p, &msg);
   if (!msg.empty()) fail("int_gemm: ", msg);
