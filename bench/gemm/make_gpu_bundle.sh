@@ -1,24 +1,33 @@
 #!/usr/bin/env bash
 # Builds the GPU GEMM test and benchmark here and gathers them, with the shared libraries that a
-# GPU machine without the CPU engine's dependencies lacks, in build/gpu-bundle/ (about 45 MB):
+# GPU machine without the CPU engine's dependencies lacks, in build/gpu-bundle/ (about 85 MB, 23 MB compressed):
 #   build/gpu-bundle/test_cuda_gemm, test_cuda_wgmma  (gtest; link the CPU oracle: OpenBLAS, OpenMP)
+#   build/gpu-bundle/lowbit           (the CLI: tune-gemm)
 #   build/gpu-bundle/bench_mma_gemm   (needs only the CUDA runtime)
 #   build/gpu-bundle/lib/             libopenblas, libgfortran, libquadmath, libgomp, libcudart
-# On the GPU machine:  LD_LIBRARY_PATH=build/gpu-bundle/lib build/gpu-bundle/test_cuda_gemm
+# On the GPU machine (carry build/gpu-bundle.tgz): tar xzf build/gpu-bundle.tgz -C build, then
+#   LD_LIBRARY_PATH=build/gpu-bundle/lib build/gpu-bundle/test_cuda_gemm
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 # Only the Hopper machine code (the lent GPUs are H100 / H200): a quarter of the fat binaries'
 # size, so the bundle fits the 64 MiB that travels with a device call.
-cmake -S . -B build/gpu -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90a >/dev/null
-cmake --build build/gpu -j"${LOWBIT_JOBS:-2}" --target test_cuda_gemm test_cuda_wgmma bench_mma_gemm
+cmake -S . -B build/gpu -DCMAKE_BUILD_TYPE=Release -DCMAKE_CUDA_ARCHITECTURES=90a-real >/dev/null
+cmake --build build/gpu -j"${LOWBIT_JOBS:-2}" --target test_cuda_gemm test_cuda_wgmma bench_mma_gemm lowbit_cli
 out=build/gpu-bundle
 rm -rf "$out"
 mkdir -p "$out/lib"
-cp build/gpu/tests/test_cuda_gemm build/gpu/tests/test_cuda_wgmma build/gpu/bench/bench_mma_gemm "$out/"
+cp build/gpu/tests/test_cuda_gemm build/gpu/tests/test_cuda_wgmma build/gpu/bench/bench_mma_gemm \
+  build/gpu/tools/lowbit "$out/"
+# The fat binaries carry only sm_90a code; symbols are not needed on the GPU machine.
+strip --strip-unneeded "$out"/test_cuda_gemm "$out"/test_cuda_wgmma "$out"/bench_mma_gemm "$out"/lowbit
 # Every resolved library except glibc's, libstdc++ and libgcc_s (the GPU image has newer ones).
-for bin in "$out/test_cuda_gemm" "$out/test_cuda_wgmma" "$out/bench_mma_gemm"; do
+for bin in "$out/test_cuda_gemm" "$out/test_cuda_wgmma" "$out/bench_mma_gemm" "$out/lowbit"; do
   ldd "$bin" | awk '/=> \//{print $3}' |
     grep -Ev '/(libc|libm|libdl|libpthread|librt|libstdc\+\+|libgcc_s)\.so' |
     while read -r lib; do cp -L "$lib" "$out/lib/"; done
 done
 du -sh "$out" "$out"/* "$out"/lib/*
+# What travels to the GPU machine (64 MiB limit per call): the bundle compressed, ~23 MB.
+# There:  tar xzf build/gpu-bundle.tgz -C build
+tar czf build/gpu-bundle.tgz -C build gpu-bundle
+ls -la build/gpu-bundle.tgz

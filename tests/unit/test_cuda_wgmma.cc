@@ -211,27 +211,36 @@ TEST_F(CudaWgmma, QuantizedLinearWithGeluAndResidual) {
       EXPECT_EQ(bad, 0u) << what;
     }
 
+    // + GELU + half residual, F16: the register epilogue with TMA store (split 1, rows of
+    // N and of N + 8 halves) and the general path (split-K).
     p.gelu = true;
     p.residual = dres_h.get();
     p.out_type = GemmOut::F16;
-    p.out = out_.prepare(size_t(m * n) * 2);
-    run_sync(p);
-    {
-      const auto got = out_.fetch<__half>(size_t(m * n));
+    for (const auto& [split, ldo] : {std::pair<int, int64_t>{1, n}, {1, n + 8}, {4, n}}) {
+      p.split_k = split;
+      p.ldo = ldo;
+      p.out = out_.prepare(size_t(m * ldo) * 2);
+      ws_.attach(p);
+      run_sync(p);
+      const auto got = out_.fetch<__half>(size_t(m * ldo));
       size_t bad = 0;
-      for (size_t i = 0; i < got.size(); ++i) {
-        const double want = double(y_gelu[i]) + double(__half2float(res_h[i]));
-        const double tol = 1e-6 * std::fabs(y[i]) + 0x1p-11 * std::fabs(want) + 0x1p-24 +
-                           0x1p-23 * std::fabs(want);
-        const double g = __half2float(got[i]);
-        if (!(std::fabs(g - want) <= tol) && bad++ == 0)
-          ADD_FAILURE() << what << " gelu+residual f16: [" << i / n << ", " << i % n << "] got "
-                        << g << ", want " << want << " (budget " << tol << ")";
-      }
+      for (int64_t r = 0; r < m; ++r)
+        for (int64_t c = 0; c < n; ++c) {
+          const size_t i = size_t(r * n + c);
+          const double want = double(y_gelu[i]) + double(__half2float(res_h[i]));
+          const double tol = 1e-6 * std::fabs(y[i]) + 0x1p-11 * std::fabs(want) + 0x1p-24 +
+                             0x1p-23 * std::fabs(want);
+          const double gv = __half2float(got[size_t(r * ldo + c)]);
+          if (!(std::fabs(gv - want) <= tol) && bad++ == 0)
+            ADD_FAILURE() << what << " gelu+residual f16 (" << plan_str(p) << ", ldo " << ldo
+                          << "): [" << r << ", " << c << "] got " << gv << ", want " << want
+                          << " (budget " << tol << ")";
+        }
       EXPECT_EQ(bad, 0u) << what;
+      const std::string guard = out_.guard_error();
+      EXPECT_TRUE(guard.empty()) << what << ": " << guard;
     }
-    const std::string guard = out_.guard_error();
-    EXPECT_TRUE(guard.empty()) << what << ": " << guard;
+    p.ldo = 0;
   }
 }
 

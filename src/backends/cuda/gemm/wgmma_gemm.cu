@@ -138,23 +138,24 @@ PFN_cuTensorMapEncodeTiled_v12000 encode_fn() {
   return fn;
 }
 
-// A 2-D map of uint8 rows: `row_bytes` of each of `rows` rows, `ld` bytes apart; boxes of
-// box_bytes x box_rows (zero-filled past the edges).
-CUtensorMap make_map(const void* ptr, int64_t row_bytes, int64_t rows, int64_t ld, int box_bytes,
-                     int box_rows, bool swizzle128) {
+// A 2-D map of rows of `cols` elements (uint8, or fp16 when `half`), `ld` bytes apart; boxes
+// of box_cols x box_rows (loads zero-fill past the edges, stores are clipped there).
+CUtensorMap make_map(const void* ptr, int64_t cols, int64_t rows, int64_t ld, int box_cols,
+                     int box_rows, bool swizzle128, bool half = false) {
   CUtensorMap map;
-  const cuuint64_t dims[2] = {cuuint64_t(row_bytes), cuuint64_t(rows)};
+  const cuuint64_t dims[2] = {cuuint64_t(cols), cuuint64_t(rows)};
   const cuuint64_t strides[1] = {cuuint64_t(ld)};
-  const cuuint32_t box[2] = {cuuint32_t(box_bytes), cuuint32_t(box_rows)};
+  const cuuint32_t box[2] = {cuuint32_t(box_cols), cuuint32_t(box_rows)};
   const cuuint32_t estr[2] = {1, 1};
   const CUresult r = encode_fn()(
-      &map, CU_TENSOR_MAP_DATA_TYPE_UINT8, 2, const_cast<void*>(ptr), dims, strides, box, estr,
+      &map, half ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16 : CU_TENSOR_MAP_DATA_TYPE_UINT8, 2,
+      const_cast<void*>(ptr), dims, strides, box, estr,
       CU_TENSOR_MAP_INTERLEAVE_NONE,
       swizzle128 ? CU_TENSOR_MAP_SWIZZLE_128B : CU_TENSOR_MAP_SWIZZLE_NONE,
       CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   if (r != CUDA_SUCCESS)
-    fail("wgmma GEMM: cuTensorMapEncodeTiled failed (", int(r), ") for ", rows, " rows of ",
-         row_bytes, " bytes, ld ", ld, ", box ", box_rows, " x ", box_bytes);
+    fail("wgmma GEMM: cuTensorMapEncodeTiled failed (", int(r), ") for ", rows, " rows of ", cols,
+         half ? " halves" : " bytes", ", ld ", ld, ", box ", box_rows, " x ", box_cols);
   return map;
 }
 
@@ -257,6 +258,14 @@ void run(const IntGemmParams& p) {
   gemm::sm90::KernelParams kp{};
   kp.tw = make_map(p.b, w_row, p.n, p.ldb ? p.ldb : w_row, wbytes, kWRows, wbytes == 128);
   kp.tx = make_map(p.a, x_row, p.m, p.lda ? p.lda : x_row, xbytes, pl.bt, xbytes == 128);
+  const int64_t ldo = p.ldo ? p.ldo : p.n, ldr = p.ldr ? p.ldr : p.n;
+  auto al16 = [](const void* q) { return reinterpret_cast<uintptr_t>(q) % 16 == 0; };
+  kp.tma_out = p.out_type == GemmOut::F16 && pl.splits == 1 && ldo % 8 == 0 && al16(p.out) &&
+               (!p.residual || (ldr % 8 == 0 && al16(p.residual)));
+  if (kp.tma_out) {
+    kp.tout = make_map(p.out, p.n, p.m, ldo * 2, 64, pl.bt, true, true);
+    if (p.residual) kp.tres = make_map(p.residual, p.n, p.m, ldr * 2, 64, pl.bt, true, true);
+  }
   kp.m = int(p.m);
   kp.n = int(p.n);
   kp.k_blocks = pl.k_blocks;

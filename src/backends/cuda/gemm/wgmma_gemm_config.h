@@ -57,7 +57,14 @@ struct Config {
   static constexpr int kStageBytes = kWStage + kXStage;
   static constexpr int kWidenBufs = TR::kWidenX ? 3 : 0;  // see the kernel's W4A4 note
   static constexpr int kWidenBytes = kWidenBufs * BT * 128;
-  static constexpr int kStgBytes = 2 * kChunk * kStgLd * 4;
+  // Epilogue staging per consumer warpgroup: the F16 output tile [BT tokens, 64 weights] in the
+  // 128-byte swizzle for the TMA store (and the residual's TMA load), or, aliased, the 32-bit
+  // [32 tokens, 68] chunks of the general path.
+  static constexpr int kF16Stage = BT * 128;
+  static constexpr int kChunkStage = kChunk * kStgLd * 4;
+  static constexpr int kStgPerWg =
+      ((kF16Stage > kChunkStage ? kF16Stage : kChunkStage) + 1023) / 1024 * 1024;
+  static constexpr int kStgBytes = 2 * kStgPerWg;
   static constexpr int kEpiBytes = 2 * (3 * 64 + 2 * 256) * 4;  // EpiParams of the kernel
   static constexpr int kFixed =
       1024 /* alignment */ + kWidenBytes + kStgBytes + kEpiBytes + 256 /* barriers */;
@@ -70,6 +77,9 @@ struct Config {
 struct KernelParams {
   CUtensorMap tw;  // weights [N rows, K bytes (Traits::kWBytes per k block)]
   CUtensorMap tx;  // activations [M rows, ...]
+  CUtensorMap tout;  // F16 output [M, N] (row stride ldo), box [BT, 64]: used when tma_out
+  CUtensorMap tres;  // F16 residual [M, N] (row stride ldr), same box: when tma_out && residual
+  bool tma_out;      // F16 output, no split-K, 16-byte aligned rows: the register epilogue
   int m, n;
   int k_blocks;          // K / 128
   int w_tiles, x_tiles;  // ceil(N / 128), ceil(M / BT)

@@ -185,7 +185,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   const uint32_t sStg = sWiden + C::kWidenBytes;
   const uint32_t sEpi = sStg + C::kStgBytes;  // EpiParams[2]
   const uint32_t sBar = sEpi + 2 * sizeof(EpiParams);  // full[S], empty[S]
-  int* const flags = reinterpret_cast<int*>(base_ptr + (sBar - base) + 16 * S);
+  int* const flags = reinterpret_cast<int*>(base_ptr + (sBar - base) + 16 * S + 16);
   auto full = [&](int s) { return sBar + 8 * s; };
   auto empty = [&](int s) { return sBar + 8 * (S + s); };
 
@@ -195,6 +195,8 @@ __global__ void __launch_bounds__(kThreads, 1)
       mbar_init(full(s), 1);
       mbar_init(empty(s), 2);
     }
+    mbar_init(sBar + 8 * (2 * S), 1);  // residual tile of consumer 0
+    mbar_init(sBar + 8 * (2 * S + 1), 1);
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
   }
   __syncthreads();
@@ -233,7 +235,10 @@ __global__ void __launch_bounds__(kThreads, 1)
   setmaxnreg_inc<232>();
   const int cw = wg - 1;  // 0 / 1: weight rows 64·cw .. 64·cw + 63 of the tile
   const int warp = tid / 32, lane = tid % 32, g = lane / 4, t = lane % 4;
-  uint32_t* const stg = reinterpret_cast<uint32_t*>(base_ptr + (sStg - base)) + cw * kChunk * kStgLd;
+  uint32_t* const stg = reinterpret_cast<uint32_t*>(base_ptr + (sStg - base) + cw * C::kStgPerWg);
+  const uint32_t sF16 = sStg + cw * C::kStgPerWg;  // 1024-aligned: kStgPerWg is 1024·k
+  const uint32_t res_bar = sBar + 8 * (2 * S + cw);
+  uint32_t res_phase = 0;
   EpiParams& ep = reinterpret_cast<EpiParams*>(base_ptr + (sEpi - base))[cw];
   int stage = 0;
   uint32_t phase = 0;
@@ -327,7 +332,13 @@ __global__ void __launch_bounds__(kThreads, 1)
     const int n0 = wt * kWRows + cw * 64, m0 = xt * BT;
     const int bar = 2 + cw;
     const bool finish = p.splits == 1 && p.out_type != GemmOut::I32;
-    named_bar_sync(bar, 128);  // the previous tile's epilogue is done with `ep`
+    // The staging tile may still be read by this warpgroup's previous TMA store.
+    if (tid == 0) bulk_wait_read0();
+    named_bar_sync(bar, 128);  // the previous tile's epilogue is done with `ep` and the staging
+    if (p.tma_out && p.residual && tid == 0) {
+      mbar_arrive_expect_tx(res_bar, BT * 128);
+      tma_load_2d(sF16, &p.tres, n0, m0, res_bar);
+    }
     if (finish) {
       if (tid < 64) {
         const int n = min(n0 + tid, p.n - 1);
@@ -340,6 +351,65 @@ __global__ void __launch_bounds__(kThreads, 1)
         ep.sx[i] = __ldg(p.sx + m);
         ep.zx[i] = p.zx ? __ldg(p.zx + m) : 0.0f;
       }
+    }
+    if (p.tma_out) {
+      // F16 fast path: the epilogue in registers (the CPU's order of float operations, per
+      // element), stmatrix.trans into the swizzled [token][weight] tile, one TMA store.
+      named_bar_sync(bar, 128);  // ep visible
+      const int r0 = warp * 16 + g;
+      const float sw_r[2] = {ep.sw[r0], ep.sw[r0 + 8]};
+      const float zc_r[2] = {ep.zcorr[r0], ep.zcorr[r0 + 8]};
+      const float b_r[2] = {ep.bias[r0], ep.bias[r0 + 8]};
+      if (p.residual) {
+        mbar_wait(res_bar, res_phase);
+        res_phase ^= 1u;
+      }
+      // stmatrix x4: matrices i = (n8 tile j + i / 2, half h = i % 2); lane l addresses row l % 8
+      // of matrix l / 8 = token 8 (j + l / 16) + l % 8, 16-byte chunk 2·warp + (l / 8) % 2.
+      const int lrow = lane & 7, lmat = lane >> 3;
+#pragma unroll
+      for (int j = 0; j < BT / 8; j += 2) {
+        const int tok = 8 * (j + (lmat >> 1)) + lrow, chunk = 2 * warp + (lmat & 1);
+        const uint32_t addr = sF16 + tok * 128 + ((chunk ^ (tok & 7)) << 4);
+        uint32_t res[4] = {0, 0, 0, 0};
+        if (p.residual) ldsm_x4_trans(addr, res[0], res[1], res[2], res[3]);
+        uint32_t packed[4];
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          const int jj = j + (i >> 1), h = i & 1;
+          const float2 sx2 = *reinterpret_cast<const float2*>(ep.sx + 8 * jj + 2 * t);
+          const float2 zx2 = *reinterpret_cast<const float2*>(ep.zx + 8 * jj + 2 * t);
+          float y[2];
+#pragma unroll
+          for (int e = 0; e < 2; ++e) {
+            uint32_t bits;
+            if constexpr (TR::kFp8)
+              bits = __float_as_uint(acc[4 * jj + 2 * h + e]);
+            else
+              bits = uint32_t(acc[4 * jj + 2 * h + e]);
+            float x = __fmul_rn(e ? sx2.y : sx2.x, weight_scaled<TR::kFp8>(sw_r[h], bits));
+            if (p.zx) x = __fadd_rn(x, __fmul_rn(e ? zx2.y : zx2.x, zc_r[h]));
+            if (p.bias) x = __fadd_rn(x, b_r[h]);
+            if (p.gelu) x = gelu_erf(x);
+            y[e] = x;
+          }
+          if (p.residual) {
+            const float2 r = __half22float2(*reinterpret_cast<const __half2*>(&res[i]));
+            y[0] = __fadd_rn(y[0], r.x);
+            y[1] = __fadd_rn(y[1], r.y);
+          }
+          const __half2 hv = __floats2half2_rn(y[0], y[1]);
+          packed[i] = *reinterpret_cast<const uint32_t*>(&hv);
+        }
+        stsm_x4_trans(addr, packed[0], packed[1], packed[2], packed[3]);
+      }
+      fence_proxy_async_smem();
+      named_bar_sync(bar, 128);
+      if (tid == 0) {
+        tma_store_2d(&p.tout, sF16, n0, m0);
+        bulk_commit();
+      }
+      continue;
     }
 #pragma unroll
     for (int c = 0; c < BT / kChunk; ++c) {
@@ -375,6 +445,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       }
     }
   }
+  if (tid == 0) asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory");
 #else
   __trap();  // the Hopper GEMMs need sm_90a
 #endif
