@@ -138,6 +138,48 @@ __device__ __noinline__ void reduce_half_tile(const KernelParams& p, int m0, int
   }
 }
 
+// v[0..7] = the bits of acc[8q .. 8q + 7] for a run-time q: a switch of register moves, so that
+// a rolled loop can walk the accumulators without indexing them (which would put them in local
+// memory).
+template <int BT, class Acc>
+__device__ __forceinline__ void select8(const Acc (&acc)[BT / 2], int q, uint32_t (&v)[8]) {
+  auto take = [&](auto qc) {
+    constexpr int Q = decltype(qc)::value;
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      if constexpr (std::is_same_v<Acc, float>)
+        v[i] = __float_as_uint(acc[8 * Q + i]);
+      else
+        v[i] = uint32_t(acc[8 * Q + i]);
+    }
+  };
+  switch (q) {
+#define LOWBIT_SELECT8_CASE(Q)                     \
+  case Q:                                          \
+    if constexpr (8 * (Q) < BT / 2) take(std::integral_constant<int, (Q)>{}); \
+    break;
+    LOWBIT_SELECT8_CASE(0)
+    LOWBIT_SELECT8_CASE(1)
+    LOWBIT_SELECT8_CASE(2)
+    LOWBIT_SELECT8_CASE(3)
+    LOWBIT_SELECT8_CASE(4)
+    LOWBIT_SELECT8_CASE(5)
+    LOWBIT_SELECT8_CASE(6)
+    LOWBIT_SELECT8_CASE(7)
+    LOWBIT_SELECT8_CASE(8)
+    LOWBIT_SELECT8_CASE(9)
+    LOWBIT_SELECT8_CASE(10)
+    LOWBIT_SELECT8_CASE(11)
+    LOWBIT_SELECT8_CASE(12)
+    LOWBIT_SELECT8_CASE(13)
+    LOWBIT_SELECT8_CASE(14)
+    LOWBIT_SELECT8_CASE(15)
+#undef LOWBIT_SELECT8_CASE
+    default:
+      break;
+  }
+}
+
 // One k32 step of the consumer warpgroup's 64 x BT tile.
 template <Fam F, bool XU, int BT, class Acc>
 __device__ __forceinline__ void mma_step(Acc (&acc)[BT / 2], const uint32_t (&a)[4],
@@ -367,42 +409,55 @@ __global__ void __launch_bounds__(kThreads, 1)
       // stmatrix x4: matrices i = (n8 tile j + i / 2, half h = i % 2); lane l addresses row l % 8
       // of matrix l / 8 = token 8 (j + l / 16) + l % 8, 16-byte chunk 2·warp + (l / 8) % 2.
       const int lrow = lane & 7, lmat = lane >> 3;
+      // A rolled loop (small code: the unrolled one stalled on instruction fetch); each pass takes
+      // 8 accumulators, n8 tiles j, j + 1, chosen by a switch so that `acc` stays in registers.
+      // FULL: zero points, GELU or a residual; else only the scales and the optional bias (the
+      // common case, with the fewest instructions per output).
+      auto pass = [&](auto full_c) {
+        constexpr bool FULL = decltype(full_c)::value;
+#pragma unroll 1
+        for (int j = 0; j < BT / 8; j += 2) {
+          uint32_t v[8];
+          select8<BT>(acc, j / 2, v);
+          const int tok = 8 * (j + (lmat >> 1)) + lrow, chunk = 2 * warp + (lmat & 1);
+          const uint32_t addr = sF16 + tok * 128 + ((chunk ^ (tok & 7)) << 4);
+          uint32_t res[4] = {0, 0, 0, 0};
+          if (FULL && p.residual) ldsm_x4_trans(addr, res[0], res[1], res[2], res[3]);
+          uint32_t packed[4];
 #pragma unroll
-      for (int j = 0; j < BT / 8; j += 2) {
-        const int tok = 8 * (j + (lmat >> 1)) + lrow, chunk = 2 * warp + (lmat & 1);
-        const uint32_t addr = sF16 + tok * 128 + ((chunk ^ (tok & 7)) << 4);
-        uint32_t res[4] = {0, 0, 0, 0};
-        if (p.residual) ldsm_x4_trans(addr, res[0], res[1], res[2], res[3]);
-        uint32_t packed[4];
+          for (int q = 0; q < 2; ++q) {
+            const float2 sx2 = *reinterpret_cast<const float2*>(ep.sx + 8 * (j + q) + 2 * t);
+            float2 zx2 = make_float2(0.0f, 0.0f);
+            if (FULL) zx2 = *reinterpret_cast<const float2*>(ep.zx + 8 * (j + q) + 2 * t);
 #pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          const int jj = j + (i >> 1), h = i & 1;
-          const float2 sx2 = *reinterpret_cast<const float2*>(ep.sx + 8 * jj + 2 * t);
-          const float2 zx2 = *reinterpret_cast<const float2*>(ep.zx + 8 * jj + 2 * t);
-          float y[2];
+            for (int h = 0; h < 2; ++h) {
+              float y[2];
 #pragma unroll
-          for (int e = 0; e < 2; ++e) {
-            uint32_t bits;
-            if constexpr (TR::kFp8)
-              bits = __float_as_uint(acc[4 * jj + 2 * h + e]);
-            else
-              bits = uint32_t(acc[4 * jj + 2 * h + e]);
-            float x = __fmul_rn(e ? sx2.y : sx2.x, weight_scaled<TR::kFp8>(sw_r[h], bits));
-            if (p.zx) x = __fadd_rn(x, __fmul_rn(e ? zx2.y : zx2.x, zc_r[h]));
-            if (p.bias) x = __fadd_rn(x, b_r[h]);
-            if (p.gelu) x = gelu_erf(x);
-            y[e] = x;
+              for (int e = 0; e < 2; ++e) {
+                float x = __fmul_rn(e ? sx2.y : sx2.x,
+                                    weight_scaled<TR::kFp8>(sw_r[h], v[4 * q + 2 * h + e]));
+                if (FULL && p.zx) x = __fadd_rn(x, __fmul_rn(e ? zx2.y : zx2.x, zc_r[h]));
+                if (p.bias) x = __fadd_rn(x, b_r[h]);
+                if (FULL && p.gelu) x = gelu_erf(x);
+                y[e] = x;
+              }
+              if (FULL && p.residual) {
+                const float2 r =
+                    __half22float2(*reinterpret_cast<const __half2*>(&res[2 * q + h]));
+                y[0] = __fadd_rn(y[0], r.x);
+                y[1] = __fadd_rn(y[1], r.y);
+              }
+              const __half2 hv = __floats2half2_rn(y[0], y[1]);
+              packed[2 * q + h] = *reinterpret_cast<const uint32_t*>(&hv);
+            }
           }
-          if (p.residual) {
-            const float2 r = __half22float2(*reinterpret_cast<const __half2*>(&res[i]));
-            y[0] = __fadd_rn(y[0], r.x);
-            y[1] = __fadd_rn(y[1], r.y);
-          }
-          const __half2 hv = __floats2half2_rn(y[0], y[1]);
-          packed[i] = *reinterpret_cast<const uint32_t*>(&hv);
+          stsm_x4_trans(addr, packed[0], packed[1], packed[2], packed[3]);
         }
-        stsm_x4_trans(addr, packed[0], packed[1], packed[2], packed[3]);
-      }
+      };
+      if (p.zx || p.gelu || p.residual)
+        pass(std::true_type{});
+      else
+        pass(std::false_type{});
       fence_proxy_async_smem();
       named_bar_sync(bar, 128);
       if (tid == 0) {
