@@ -59,7 +59,7 @@ int stages_of(Fam f, int bt) {
   using namespace gemm::sm90;
 #define LOWBIT_STAGES(FAM)                                    \
   return bt == 64 ? Config<FAM, 64>::kStages                  \
-                  : bt == 128 ? Config<FAM, 128>::kStages : Config<FAM, 256>::kStages;
+                  : bt == 128 || FAM == Fam::W4A4 ? Config<FAM, 128>::kStages : Config<FAM, 256>::kStages;
   switch (f) {
     case Fam::W8A8:
       LOWBIT_STAGES(Fam::W8A8)
@@ -75,6 +75,9 @@ int stages_of(Fam f, int bt) {
 }
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// The largest token tile a family has (W4A4: 128, see wgmma_gemm_w4a4.cu).
+int max_bt(Fam f) { return f == Fam::W4A4 ? 128 : 256; }
 
 struct Plan {
   Fam fam = Fam::W8A8;
@@ -99,11 +102,12 @@ Plan make_plan(const IntGemmParams& p, bool allow_split) {
     // (split-K then fills the GPU).
     pl.bt = 0;
     for (const int bt : {256, 128, 64})
-      if (ceil_div(std::max<int64_t>(p.m, 1), bt) * pl.w_tiles >= sms) {
+      if (bt <= max_bt(pl.fam) && ceil_div(std::max<int64_t>(p.m, 1), bt) * pl.w_tiles >= sms) {
         pl.bt = bt;
         break;
       }
-    if (pl.bt == 0) pl.bt = p.m <= 64 ? 64 : p.m <= 128 ? 128 : 256;
+    // Few tokens: the narrowest tile (more CTAs stream the weights; measured best at M <= 128).
+    if (pl.bt == 0) pl.bt = p.m <= 128 ? 64 : std::min(max_bt(pl.fam), 256);
   }
   pl.x_tiles = int(ceil_div(std::max<int64_t>(p.m, 1), pl.bt));
   const int64_t tiles = int64_t(pl.w_tiles) * pl.x_tiles;
@@ -163,9 +167,9 @@ template <Fam F, bool XU>
 void dispatch_bt(const Plan& pl, const gemm::sm90::KernelParams& kp, cudaStream_t s) {
   if (pl.bt == 64)
     gemm::sm90::launch<F, XU, 64>(kp, pl.grid, s);
-  else if (pl.bt == 128)
+  else if (pl.bt == 128 || F == Fam::W4A4)
     gemm::sm90::launch<F, XU, 128>(kp, pl.grid, s);
-  else
+  else if constexpr (F != Fam::W4A4)
     gemm::sm90::launch<F, XU, 256>(kp, pl.grid, s);
 }
 
@@ -202,6 +206,11 @@ std::string can_implement(const IntGemmParams& p) {
   if (p.tokens_tile != 0 && p.tokens_tile != 64 && p.tokens_tile != 128 &&
       p.tokens_tile != 256) {
     e << fam << ": tokens_tile=" << p.tokens_tile << " must be 0, 64, 128 or 256";
+    return e.str();
+  }
+  if (p.tokens_tile > max_bt(f)) {
+    e << fam << ": tokens_tile=" << p.tokens_tile << " is more than this kernel's largest ("
+      << max_bt(f) << ")";
     return e.str();
   }
   if (f == Fam::FP8 && p.zx) {

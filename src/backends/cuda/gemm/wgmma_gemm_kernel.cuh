@@ -93,47 +93,64 @@ __device__ __noinline__ void finish_chunk(const KernelParams& p, const uint32_t*
 }
 
 // Split-K, run by the last warpgroup to arrive for its [64 weights, BT tokens] half tile: the
-// partial sums in split order (integers: exact; FP8: float from +0), then the epilogue.
+// partial sums in split order (integers: exact; FP8: float from +0), then the epilogue. Each
+// thread takes 8 quads at a time and keeps all their loads of one split in flight (a loop of
+// one dependent load per split and quad was latency-bound: 30 us for a 128-token tile).
 template <bool FP8>
 __device__ __noinline__ void reduce_half_tile(const KernelParams& p, int m0, int n0, int bt,
                                               int tid) {
   const uint32_t* part = static_cast<const uint32_t*>(p.partials);
   const int64_t plane = int64_t(p.m) * p.n;
   const bool raw = p.out_type == GemmOut::I32;
-  for (int q = tid; q < bt * 16; q += 128) {
-    const int m = m0 + (q >> 4), n = n0 + (q & 15) * 4;
-    if (m >= p.m || n >= p.n) continue;
-    const uint32_t* src = part + int64_t(m) * p.n + n;
-    uint32_t v[4];
-    if constexpr (FP8) {
-      float f[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-      for (int s = 0; s < p.splits; ++s) {
-        const uint4 w = __ldcg(reinterpret_cast<const uint4*>(src + s * plane));
-        f[0] = __fadd_rn(f[0], __uint_as_float(w.x));
-        f[1] = __fadd_rn(f[1], __uint_as_float(w.y));
-        f[2] = __fadd_rn(f[2], __uint_as_float(w.z));
-        f[3] = __fadd_rn(f[3], __uint_as_float(w.w));
-      }
+  constexpr int kQ = 8;
+  for (int base = 0; base < bt * 16; base += kQ * 128) {
+    int64_t off[kQ];
+    bool ok[kQ];
+    uint4 sum[kQ];
 #pragma unroll
-      for (int e = 0; e < 4; ++e) v[e] = __float_as_uint(f[e]);
-    } else {
-      v[0] = v[1] = v[2] = v[3] = 0;
-      for (int s = 0; s < p.splits; ++s) {
-        const uint4 w = __ldcg(reinterpret_cast<const uint4*>(src + s * plane));
-        v[0] += w.x;  // two's complement: the exact int32 sum
-        v[1] += w.y;
-        v[2] += w.z;
-        v[3] += w.w;
+    for (int i = 0; i < kQ; ++i) {
+      const int q = base + i * 128 + tid;
+      const int m = m0 + (q >> 4), n = n0 + (q & 15) * 4;
+      ok[i] = q < bt * 16 && m < p.m && n < p.n;
+      off[i] = ok[i] ? int64_t(m) * p.n + n : 0;
+      sum[i] = make_uint4(0, 0, 0, 0);  // FP8: the bits of +0.0f
+    }
+#pragma unroll 2
+    for (int s = 0; s < p.splits; ++s) {
+      uint4 w[kQ];
+#pragma unroll
+      for (int i = 0; i < kQ; ++i)
+        w[i] = ok[i] ? __ldcg(reinterpret_cast<const uint4*>(part + s * plane + off[i]))
+                     : make_uint4(0, 0, 0, 0);
+#pragma unroll
+      for (int i = 0; i < kQ; ++i) {
+        if constexpr (FP8) {
+          sum[i].x = __float_as_uint(__fadd_rn(__uint_as_float(sum[i].x), __uint_as_float(w[i].x)));
+          sum[i].y = __float_as_uint(__fadd_rn(__uint_as_float(sum[i].y), __uint_as_float(w[i].y)));
+          sum[i].z = __float_as_uint(__fadd_rn(__uint_as_float(sum[i].z), __uint_as_float(w[i].z)));
+          sum[i].w = __float_as_uint(__fadd_rn(__uint_as_float(sum[i].w), __uint_as_float(w[i].w)));
+        } else {
+          sum[i].x += w[i].x;  // two's complement: the exact int32 sum
+          sum[i].y += w[i].y;
+          sum[i].z += w[i].z;
+          sum[i].w += w[i].w;
+        }
       }
     }
-    if (raw) {
-      *reinterpret_cast<uint4*>(static_cast<uint32_t*>(p.out) + int64_t(m) * p.ldo + n) =
-          make_uint4(v[0], v[1], v[2], v[3]);
-    } else {
-      const float4 s = __ldg(reinterpret_cast<const float4*>(p.sw + n));
-      const float t[4] = {weight_scaled<FP8>(s.x, v[0]), weight_scaled<FP8>(s.y, v[1]),
-                          weight_scaled<FP8>(s.z, v[2]), weight_scaled<FP8>(s.w, v[3])};
-      epilogue_store4(p, m, n, t);
+#pragma unroll
+    for (int i = 0; i < kQ; ++i) {
+      if (!ok[i]) continue;
+      const int q = base + i * 128 + tid;
+      const int m = m0 + (q >> 4), n = n0 + (q & 15) * 4;
+      const uint4 v = sum[i];
+      if (raw) {
+        *reinterpret_cast<uint4*>(static_cast<uint32_t*>(p.out) + int64_t(m) * p.ldo + n) = v;
+      } else {
+        const float4 sw = __ldg(reinterpret_cast<const float4*>(p.sw + n));
+        const float t[4] = {weight_scaled<FP8>(sw.x, v.x), weight_scaled<FP8>(sw.y, v.y),
+                            weight_scaled<FP8>(sw.z, v.z), weight_scaled<FP8>(sw.w, v.w)};
+        epilogue_store4(p, m, n, t);
+      }
     }
   }
 }
@@ -525,9 +542,11 @@ void launch(const KernelParams& kp, int grid, cudaStream_t stream) {
   LOWBIT_CUDA_LAUNCHED("wgmma_gemm_kernel");
 }
 
-#define LOWBIT_WGMMA_GEMM_INSTANTIATE(FAM, XU)                                        \
-  template void launch<FAM, XU, 64>(const KernelParams&, int, cudaStream_t);  \
-  template void launch<FAM, XU, 128>(const KernelParams&, int, cudaStream_t); \
+#define LOWBIT_WGMMA_GEMM_INSTANTIATE_64_128(FAM, XU)                       \
+  template void launch<FAM, XU, 64>(const KernelParams&, int, cudaStream_t); \
+  template void launch<FAM, XU, 128>(const KernelParams&, int, cudaStream_t);
+#define LOWBIT_WGMMA_GEMM_INSTANTIATE(FAM, XU)      \
+  LOWBIT_WGMMA_GEMM_INSTANTIATE_64_128(FAM, XU) \
   template void launch<FAM, XU, 256>(const KernelParams&, int, cudaStream_t);
 
 }  // namespace lowbit::cuda::gemm::sm90
