@@ -298,14 +298,20 @@ __global__ void __launch_bounds__(T::kThreads)
       __stcg(reinterpret_cast<uint4*>(part + split * plane + int64_t(m0 + r) * p.n + n0 + c),
              *reinterpret_cast<const uint4*>(tile + r * kLd + c));
     }
-    __threadfence();
+    // One thread fences (cumulative over the barrier) and arrives; the last CTA fences again
+    // before its threads read the partials.
     __syncthreads();
     const int tile_id = int(blockIdx.x + blockIdx.y * gridDim.x);
-    if (tid == 0) s_last = atomicAdd(p.counters + tile_id, 1) == p.splits - 1;
+    if (tid == 0) {
+      __threadfence();
+      s_last = atomicAdd(p.counters + tile_id, 1) == p.splits - 1;
+      if (s_last) {
+        __threadfence();
+        p.counters[tile_id] = 0;  // ready for the next launch
+      }
+    }
     __syncthreads();
     if (!s_last) return;
-    __threadfence();
-    if (tid == 0) p.counters[tile_id] = 0;  // ready for the next launch
   }
 
 #pragma unroll 1

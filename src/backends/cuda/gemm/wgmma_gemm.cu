@@ -122,7 +122,9 @@ Plan make_plan(const IntGemmParams& p, bool allow_split) {
   pl.grid = int(std::min<int64_t>(tiles * pl.splits, sms));
   if (pl.splits > 1) {
     pl.counters_bytes = size_t(ceil_div(tiles * 2 * int64_t(sizeof(int)), 256) * 256);
-    pl.workspace_bytes = pl.counters_bytes + size_t(pl.splits) * size_t(p.m) * size_t(p.n) * 4;
+    // Each split's accumulators of every tile, as the kernel's warpgroups hold them.
+    pl.workspace_bytes =
+        pl.counters_bytes + size_t(pl.splits) * size_t(tiles) * size_t(kWRows) * size_t(pl.bt) * 4;
   }
   return pl;
 }

@@ -96,7 +96,7 @@ struct KernelParams {
   GemmOut out_type;
   bool gelu;
   int* counters;   // split-K: one arrival counter per (tile, consumer warpgroup), left zero
-  void* partials;  // split-K: [splits, M, N] int32 (FP8: float) partial sums
+  void* partials;  // split-K: [splits, tiles, 2 warpgroups, BT / 2, 128 threads] accumulators
 };
 
 // One instantiation per (family, unsigned activations, token tile); wgmma_gemm_{fam}.cu.

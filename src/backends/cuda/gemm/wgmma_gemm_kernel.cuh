@@ -18,12 +18,16 @@
 //     consumer warpgroups together, then read by descriptor. Three such tiles rotate: tile i % 3 is
 //     rewritten at stage i only after both warpgroups have passed the barrier of stage i - 1,
 //     which each crossed after waiting for its own stage i - 3 wgmma (wait_group 1 at i - 2).
-// Epilogue, per consumer warpgroup: the accumulators go through shared memory 32 tokens at a time
-// ([token][weight], +4 words a row: conflict-free), then each thread finishes 4 consecutive
-// outputs of one token row (gemm_epilogue.cuh: the CPU reference's order of float operations),
-// coalesced. Split-K: partial sums to a workspace, the last warpgroup to arrive for its half tile
-// adds them in split order and finishes. Integer results are bit-exact with cpu::int_gemm and the
-// F32 epilogue bit-exact with cpu::int_gemm_epilogue.
+// Epilogue, per consumer warpgroup, in the CPU reference's order of float operations
+// (gemm_epilogue.cuh), with the tile's scales staged in shared memory first:
+//   F16 output (the encoder's case): computed in registers, written with stmatrix.trans into a
+//     [token][weight] tile in the 128-byte swizzle, stored by one TMA store (a residual comes in
+//     by a TMA load into the same tile and is read back with ldmatrix.trans);
+//   F32 / raw I32 / unaligned rows: the accumulators go through shared memory 32 tokens at a
+//     time, then each thread finishes 4 consecutive outputs of a token row, coalesced.
+// Split-K: each warpgroup stores its accumulators as they sit in registers (coalesced); the last
+// to arrive for its half tile reloads every split in order and runs the epilogue. Integer
+// results are bit-exact with cpu::int_gemm and the F32 epilogue with cpu::int_gemm_epilogue.
 #pragma once
 
 #include <cuda.h>
@@ -67,7 +71,7 @@ struct EpiParams {  // sizeof: Config::kEpiBytes / 2
 template <bool FP8>
 __device__ __noinline__ void finish_chunk(const KernelParams& p, const uint32_t* stg,
                                              const EpiParams& ep, int m0, int c, int n0,
-                                             int split, int tid) {
+                                             int tid) {
   const bool raw = p.out_type == GemmOut::I32;
 #pragma unroll
   for (int i = 0; i < kChunk * 16 / 128; ++i) {
@@ -76,10 +80,7 @@ __device__ __noinline__ void finish_chunk(const KernelParams& p, const uint32_t*
     const int m = m0 + c * kChunk + tok, n = n0 + wq;
     if (m >= p.m || n >= p.n) continue;
     const uint4 v = *reinterpret_cast<const uint4*>(stg + tok * kStgLd + wq);
-    if (p.splits > 1) {
-      uint32_t* part = static_cast<uint32_t*>(p.partials);
-      __stcg(reinterpret_cast<uint4*>(part + (int64_t(split) * p.m + m) * p.n + n), v);
-    } else if (raw) {
+    if (raw) {
       *reinterpret_cast<uint4*>(static_cast<uint32_t*>(p.out) + int64_t(m) * p.ldo + n) = v;
     } else {
       const float4 s = *reinterpret_cast<const float4*>(ep.sw + wq);
@@ -88,69 +89,6 @@ __device__ __noinline__ void finish_chunk(const KernelParams& p, const uint32_t*
       const int tl = c * kChunk + tok;
       epilogue_store4(p, m, n, t, ep.sx[tl], ep.zx[tl], ep.zcorr + wq,
                       p.bias ? ep.bias + wq : nullptr);
-    }
-  }
-}
-
-// Split-K, run by the last warpgroup to arrive for its [64 weights, BT tokens] half tile: the
-// partial sums in split order (integers: exact; FP8: float from +0), then the epilogue. Each
-// thread takes 8 quads at a time and keeps all their loads of one split in flight (a loop of
-// one dependent load per split and quad was latency-bound: 30 us for a 128-token tile).
-template <bool FP8>
-__device__ __noinline__ void reduce_half_tile(const KernelParams& p, int m0, int n0, int bt,
-                                              int tid) {
-  const uint32_t* part = static_cast<const uint32_t*>(p.partials);
-  const int64_t plane = int64_t(p.m) * p.n;
-  const bool raw = p.out_type == GemmOut::I32;
-  constexpr int kQ = 8;
-  for (int base = 0; base < bt * 16; base += kQ * 128) {
-    int64_t off[kQ];
-    bool ok[kQ];
-    uint4 sum[kQ];
-#pragma unroll
-    for (int i = 0; i < kQ; ++i) {
-      const int q = base + i * 128 + tid;
-      const int m = m0 + (q >> 4), n = n0 + (q & 15) * 4;
-      ok[i] = q < bt * 16 && m < p.m && n < p.n;
-      off[i] = ok[i] ? int64_t(m) * p.n + n : 0;
-      sum[i] = make_uint4(0, 0, 0, 0);  // FP8: the bits of +0.0f
-    }
-#pragma unroll 2
-    for (int s = 0; s < p.splits; ++s) {
-      uint4 w[kQ];
-#pragma unroll
-      for (int i = 0; i < kQ; ++i)
-        w[i] = ok[i] ? __ldcg(reinterpret_cast<const uint4*>(part + s * plane + off[i]))
-                     : make_uint4(0, 0, 0, 0);
-#pragma unroll
-      for (int i = 0; i < kQ; ++i) {
-        if constexpr (FP8) {
-          sum[i].x = __float_as_uint(__fadd_rn(__uint_as_float(sum[i].x), __uint_as_float(w[i].x)));
-          sum[i].y = __float_as_uint(__fadd_rn(__uint_as_float(sum[i].y), __uint_as_float(w[i].y)));
-          sum[i].z = __float_as_uint(__fadd_rn(__uint_as_float(sum[i].z), __uint_as_float(w[i].z)));
-          sum[i].w = __float_as_uint(__fadd_rn(__uint_as_float(sum[i].w), __uint_as_float(w[i].w)));
-        } else {
-          sum[i].x += w[i].x;  // two's complement: the exact int32 sum
-          sum[i].y += w[i].y;
-          sum[i].z += w[i].z;
-          sum[i].w += w[i].w;
-        }
-      }
-    }
-#pragma unroll
-    for (int i = 0; i < kQ; ++i) {
-      if (!ok[i]) continue;
-      const int q = base + i * 128 + tid;
-      const int m = m0 + (q >> 4), n = n0 + (q & 15) * 4;
-      const uint4 v = sum[i];
-      if (raw) {
-        *reinterpret_cast<uint4*>(static_cast<uint32_t*>(p.out) + int64_t(m) * p.ldo + n) = v;
-      } else {
-        const float4 sw = __ldg(reinterpret_cast<const float4*>(p.sw + n));
-        const float t[4] = {weight_scaled<FP8>(sw.x, v.x), weight_scaled<FP8>(sw.y, v.y),
-                            weight_scaled<FP8>(sw.z, v.z), weight_scaled<FP8>(sw.w, v.w)};
-        epilogue_store4(p, m, n, t);
-      }
     }
   }
 }
@@ -386,11 +324,60 @@ __global__ void __launch_bounds__(kThreads, 1)
         for (int i = 0; i < 4; ++i) asm volatile("" ::"r"(a0[s][i]), "r"(a1[s][i]));
     }
     if (prev >= 0 && tid == 0) mbar_arrive(empty(prev));
-
-    // ---- epilogue: 32 tokens at a time through shared memory ----
-    const int n0 = wt * kWRows + cw * 64, m0 = xt * BT;
     const int bar = 2 + cw;
-    const bool finish = p.splits == 1 && p.out_type != GemmOut::I32;
+
+    // ---- split-K: every warpgroup stores its accumulators to the workspace as they sit in
+    // registers ([split][tile][warpgroup][i][thread]: coalesced, no staging); the last to arrive
+    // for its half tile reloads all splits in split order (integers: exact; FP8: float sums from
+    // +0 in a fixed order) and runs the epilogue. ----
+    if (p.splits > 1) {
+      const int tiles = p.w_tiles * p.x_tiles;
+      uint32_t* part = static_cast<uint32_t*>(p.partials);
+      const int64_t slab = int64_t(NACC) * 128;  // words per warpgroup and split
+      const int64_t mine = ((int64_t(split) * tiles + tile) * 2 + cw) * slab + tid;
+#pragma unroll
+      for (int i = 0; i < NACC; ++i) {
+        uint32_t bits;
+        if constexpr (TR::kFp8)
+          bits = __float_as_uint(acc[i]);
+        else
+          bits = uint32_t(acc[i]);
+        __stcg(part + mine + i * 128, bits);
+      }
+      // The stores, then one thread's fence (cumulative over the barrier) and arrival; the last
+      // fences again before its threads read. (A fence in every thread cost far more.)
+      named_bar_sync(bar, 128);
+      const int counter = tile * 2 + cw;
+      if (tid == 0) {
+        __threadfence();
+        const bool last = atomicAdd(p.counters + counter, 1) == p.splits - 1;
+        if (last) {
+          __threadfence();
+          p.counters[counter] = 0;  // ready for the next launch
+        }
+        flags[cw] = last;
+      }
+      named_bar_sync(bar, 128);
+      if (!flags[cw]) continue;
+#pragma unroll
+      for (int i = 0; i < NACC; ++i) acc[i] = Acc(0);
+#pragma unroll 1
+      for (int sp = 0; sp < p.splits; ++sp) {
+        const uint32_t* src = part + ((int64_t(sp) * tiles + tile) * 2 + cw) * slab + tid;
+#pragma unroll
+        for (int i = 0; i < NACC; ++i) {
+          const uint32_t w = __ldcg(src + i * 128);
+          if constexpr (TR::kFp8)
+            acc[i] = __fadd_rn(acc[i], __uint_as_float(w));
+          else
+            acc[i] = int32_t(uint32_t(acc[i]) + w);  // two's complement: the exact sum
+        }
+      }
+    }
+
+    // ---- epilogue ----
+    const int n0 = wt * kWRows + cw * 64, m0 = xt * BT;
+    const bool finish = p.out_type != GemmOut::I32;
     // The staging tile may still be read by this warpgroup's previous TMA store.
     if (tid == 0) bulk_wait_read0();
     named_bar_sync(bar, 128);  // the previous tile's epilogue is done with `ep` and the staging
@@ -502,19 +489,7 @@ __global__ void __launch_bounds__(kThreads, 1)
             stg[(8 * jj + 2 * t + e) * kStgLd + warp * 16 + g + 8 * h] = bits;
           }
       named_bar_sync(bar, 128);
-      finish_chunk<TR::kFp8>(p, stg, ep, m0, c, n0, split, tid);
-    }
-    if (p.splits > 1) {
-      __threadfence();
-      named_bar_sync(bar, 128);
-      const int counter = tile * 2 + cw;
-      if (tid == 0) flags[cw] = atomicAdd(p.counters + counter, 1) == p.splits - 1;
-      named_bar_sync(bar, 128);
-      if (flags[cw]) {
-        __threadfence();
-        if (tid == 0) p.counters[counter] = 0;  // ready for the next launch
-        reduce_half_tile<TR::kFp8>(p, m0, n0, BT, tid);
-      }
+      finish_chunk<TR::kFp8>(p, stg, ep, m0, c, n0, tid);
     }
   }
   if (tid == 0) asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory");
