@@ -114,8 +114,11 @@ Plan make_plan(const IntGemmParams& p, bool allow_split) {
   int splits = 1;
   if (p.split_k >= 1) {
     splits = std::min(p.split_k, pl.k_blocks);
-  } else if (allow_split && tiles * 2 <= sms) {
-    splits = int(std::min<int64_t>({ceil_div(sms, tiles), int64_t(pl.k_blocks), 16}));
+  } else if (allow_split && tiles * 4 <= sms && pl.k_blocks >= 32) {
+    // Measured on the H100: a work unit costs ~4 us of serial latency on top of its k blocks
+    // (TMA, epilogue, and for split-K the partial round trip through L2), so splitting pays
+    // only for long K; `lowbit tune-gemm` finds the rest.
+    splits = int(std::min<int64_t>({ceil_div(sms, tiles), int64_t(pl.k_blocks / 16), 16}));
   }
   pl.blocks_per_split = int(ceil_div(pl.k_blocks, std::max(1, splits)));
   pl.splits = int(ceil_div(pl.k_blocks, pl.blocks_per_split));  // no empty split

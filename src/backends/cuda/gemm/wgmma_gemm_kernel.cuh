@@ -349,10 +349,12 @@ __global__ void __launch_bounds__(kThreads, 1)
       named_bar_sync(bar, 128);
       const int counter = tile * 2 + cw;
       if (tid == 0) {
-        __threadfence();
+        // Release / acquire at GPU scope (fence.acq_rel, not __threadfence's sequentially
+        // consistent fence: only the ordering around the counter is needed).
+        asm volatile("fence.acq_rel.gpu;\n" ::: "memory");
         const bool last = atomicAdd(p.counters + counter, 1) == p.splits - 1;
         if (last) {
-          __threadfence();
+          asm volatile("fence.acq_rel.gpu;\n" ::: "memory");
           p.counters[counter] = 0;  // ready for the next launch
         }
         flags[cw] = last;
