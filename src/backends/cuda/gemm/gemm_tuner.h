@@ -10,7 +10,10 @@
 // engine, tile, tokens_tile and split_k all on automatic and the kernel, N, K and bucket match.
 #pragma once
 
+#include <cuda_runtime.h>
+
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,13 +36,20 @@ int64_t gemm_m_bucket(int64_t m);
 std::string describe(const GemmChoice& c);
 
 // Times every candidate for `kernel` at (m, n, k) with random operands and the fused F16
-// epilogue (+ bias): `ranked` fastest first (candidates the kernels reject are skipped), and
+// epilogue (+ bias), by graph_time_us: `ranked` fastest first (candidates the kernels reject are skipped), and
 // `auto_us`, the time of the built-in automatic choice (no plan).
 struct TuneResult {
   std::vector<GemmChoice> ranked;
   double auto_us = 0;
 };
 TuneResult tune_gemm(const std::string& kernel, int64_t m, int64_t n, int64_t k, int iters = 20);
+
+// GPU time per call of `call(i)` (which enqueues work on `stream`, a non-default stream): `calls`
+// calls, i = 0 .. calls - 1, are captured into one CUDA graph and replayed `reps` times after a
+// warm-up replay; the median replay time / calls, in microseconds. Host launch costs are
+// excluded, as in an engine that replays graphs.
+double graph_time_us(const std::function<void(int)>& call, int calls, int reps,
+                     cudaStream_t stream);
 
 // The process-wide plan. set() replaces the entry of the same key.
 void gemm_plan_set(const std::string& kernel, int64_t n, int64_t k, int64_t m_bucket,
