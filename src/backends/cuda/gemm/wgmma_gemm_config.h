@@ -72,10 +72,9 @@ struct Config {
   static constexpr int kFixed =
       1024 /* alignment */ + kWidenBytes + kStgBytes + kEpiBytes + 256 /* barriers */;
   static constexpr int kStagesFit = (kSmemLimit - kFixed) / kStageBytes;
-  // Ping-pong: two rings of kStages / 2, one per consumer warpgroup.
-  static constexpr int kStages = (kStagesFit > 8 ? 8 : kStagesFit) / (PP ? 2 : 1) * (PP ? 2 : 1);
+  static constexpr int kStages = kStagesFit > 8 ? 8 : kStagesFit;
   static constexpr int kSmem = kFixed + kStages * kStageBytes;
-  static_assert(kStages >= (PP ? 4 : 2) && kSmem <= kSmemLimit);
+  static_assert(kStages >= 2 && kSmem <= kSmemLimit);
 };
 
 struct KernelParams {

@@ -207,27 +207,21 @@ __global__ void __launch_bounds__(kThreads, 1)
     if (tid == 0) {
       tma_prefetch_desc(&p.tw);
       tma_prefetch_desc(&p.tx);
-      // Ping-pong: unit j goes to consumer j % 2 and through that consumer's own ring of
-      // S / 2 stages (a consumer skipping the other's units must never wait on a stage that the
-      // other's fills could pass twice: with one shared ring its parity check would be fooled).
-      constexpr int R = PP ? 2 : 1, SR = S / R;
-      int stage_r[R] = {}, j = 0;
-      uint32_t phase_r[R] = {};
-      for (int u = int(blockIdx.x); u < units; u += int(gridDim.x), ++j) {
+      int stage = 0;
+      uint32_t phase = 0;
+      for (int u = int(blockIdx.x); u < units; u += int(gridDim.x)) {
         const int split = u % p.splits, tile = u / p.splits;
         const int wt = tile % p.w_tiles, xt = tile / p.w_tiles;
         const int kb0 = split * p.blocks_per_split;
         const int kb1 = min(p.k_blocks, kb0 + p.blocks_per_split);
-        const int r = PP ? (j & 1) : 0;
         for (int kb = kb0; kb < kb1; ++kb) {
-          const int stage = r * SR + stage_r[r];
-          mbar_wait(empty(stage), phase_r[r] ^ 1u);
+          mbar_wait(empty(stage), phase ^ 1u);
           mbar_arrive_expect_tx(full(stage), C::kStageBytes);
           tma_load_2d(sW + stage * C::kWStage, &p.tw, kb * TR::kWBytes, wt * kWRows, full(stage));
           tma_load_2d(sX + stage * C::kXStage, &p.tx, kb * TR::kXBytes, xt * BT, full(stage));
-          if (++stage_r[r] == SR) {
-            stage_r[r] = 0;
-            phase_r[r] ^= 1u;
+          if (++stage == S) {
+            stage = 0;
+            phase ^= 1u;
           }
         }
       }
@@ -244,10 +238,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   const int warp = tid / 32, lane = tid % 32, g = lane / 4, t = lane % 4;
   const uint32_t res_bar = sBar + 8 * (2 * S + cw);
   uint32_t res_phase = 0;
-  // This consumer's ring: stages ring0 .. ring0 + SR - 1 (ping-pong) or all S.
-  constexpr int SR = PP ? S / 2 : S;
-  const int ring0 = PP ? cw * SR : 0;
-  int stage = ring0;
+  int stage = 0;
   uint32_t phase = 0;
   int widen_i = 0;
   Acc acc[NACC];
@@ -260,7 +251,14 @@ __global__ void __launch_bounds__(kThreads, 1)
     const int wt = tile % p.w_tiles, xt = tile / p.w_tiles;
     const int kb0 = split * p.blocks_per_split;
     const int kb1 = min(p.k_blocks, kb0 + p.blocks_per_split);
-    if (PP && (j & 1) != cw) continue;  // the other warpgroup's unit (and ring)
+    if (PP && (j & 1) != cw) {  // the other warpgroup's unit: step over its stages
+      stage += kb1 - kb0;
+      while (stage >= S) {
+        stage -= S;
+        phase ^= 1u;
+      }
+      continue;
+    }
     int prev = -1;
     // One k block: wait for its stage, (W4A4) widen the tokens, (W4) widen the weight nibbles
     // into `a`, issue the 4 wgmma k steps, then retire the previous block's wgmma and free its
@@ -325,8 +323,8 @@ __global__ void __launch_bounds__(kThreads, 1)
       }
       if (prev >= 0 && tid == 0) mbar_arrive(empty(prev));
       prev = stage;
-      if (++stage == ring0 + SR) {
-        stage = ring0;
+      if (++stage == S) {
+        stage = 0;
         phase ^= 1u;
       }
     };
