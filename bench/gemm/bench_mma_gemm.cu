@@ -46,7 +46,6 @@ struct Options {
   std::vector<std::string> kernels = {"w8a8", "w4a8", "w4a4", "fp8"};
   GemmEngine engine = GemmEngine::Auto;
   int tokens = 0;
-  lowbit::cuda::GemmSchedule schedule = lowbit::cuda::GemmSchedule::Auto;
   std::vector<int64_t> ms = {1, 16, 64, 128, 512, 2048, 8192, 16384};
   std::vector<std::pair<int64_t, int64_t>> nk;  // (N, K); empty: BERT-base and -large
   bool asym = false;
@@ -66,7 +65,6 @@ struct Options {
       "  --kernel w8a8,w4a8,w4a4,fp8  kernels (default all; fp8 needs wgmma)\n"
       "  --engine auto|mma|wgmma   GEMM engine (default auto: wgmma on sm_90)\n"
       "  --tokens 64|128|256       wgmma token tile (default by shape)\n"
-      "  --schedule coop|pp        wgmma schedule (default auto)\n"
       "  --m LIST                  M values (default 1,16,64,128,512,2048,8192,16384)\n"
       "  --n N --k K               one shape (default: BERT-base (N,K) = (2304,768) (768,768)\n"
       "                            (3072,768) (768,3072) and BERT-large (3072,1024) (1024,1024)\n"
@@ -112,11 +110,6 @@ Options parse(int argc, char** argv) {
       o.engine = v == "mma" ? GemmEngine::MmaSync : v == "wgmma" ? GemmEngine::Wgmma : GemmEngine::Auto;
     } else if (a == "--tokens") {
       o.tokens = std::stoi(val());
-    } else if (a == "--schedule") {
-      const std::string v = val();
-      o.schedule = v == "pp"     ? lowbit::cuda::GemmSchedule::PingPong
-                   : v == "coop" ? lowbit::cuda::GemmSchedule::Cooperative
-                                 : lowbit::cuda::GemmSchedule::Auto;
     } else if (a == "--m") {
       o.ms.clear();
       for (const auto& s : split_list(val())) o.ms.push_back(std::stoll(s));
@@ -367,7 +360,6 @@ int main(int argc, char** argv) try {
         p.split_k = o.split;
         p.engine = o.engine;
         p.tokens_tile = o.tokens;
-        p.schedule = o.schedule;
         // Int4 weights: in the Hopper order wherever the wgmma engine can take them.
         if (lay.b == PackedLayout::Int4 && o.engine != GemmEngine::MmaSync) {
           p.a = p.b = p.out = as[0]->p;
@@ -434,7 +426,7 @@ int main(int argc, char** argv) try {
         const double tops = 2.0 * double(m) * double(n) * double(k) / (med_us * 1e-6) / 1e12;
         const double gbps = double(set_bytes) / (med_us * 1e-6) / 1e9;
         char tile[32];
-        std::snprintf(tile, sizeof tile, "%dx%d%s", plan.bm, plan.bn, plan.pingpong ? "pp" : "");
+        std::snprintf(tile, sizeof tile, "%dx%d", plan.bm, plan.bn);
         const char* eng = lowbit::cuda::engine_name(plan.engine);
         const double graph_tops = 2.0 * double(m) * double(n) * double(k) / (graph_us * 1e-6) / 1e12;
         std::printf(

@@ -50,18 +50,15 @@ class CudaWgmma : public ::testing::Test {
   Workspace ws_;
 };
 
-// Token tiles x split-K (0: automatic) x schedule (ping-pong: W8A8 and FP8 only, see fit()).
-constexpr auto kPP = cuda::GemmSchedule::PingPong;
-const Config kConfigs[] = {{GemmTile::Auto, 0, 0},        {GemmTile::Auto, 1, 64},
-                           {GemmTile::Auto, 1, 128},      {GemmTile::Auto, 1, 256},
-                           {GemmTile::Auto, 3, 64},       {GemmTile::Auto, 2, 256},
-                           {GemmTile::Auto, 1, 128, kPP}, {GemmTile::Auto, 3, 64, kPP}};
+// Token tiles x split-K (0: automatic).
+const Config kConfigs[] = {{GemmTile::Auto, 0, 0},   {GemmTile::Auto, 1, 64},
+                           {GemmTile::Auto, 1, 128}, {GemmTile::Auto, 1, 256},
+                           {GemmTile::Auto, 3, 64},  {GemmTile::Auto, 2, 256}};
 
-// W4A4 has token tiles of 64 and 128 only; the ping-pong schedule is for W8A8 (and FP8).
+// W4A4 has token tiles of 64 and 128 only.
 Config fit(const Problem& pr, Config c) {
   if (pr.kern.a == PackedLayout::Int4 || pr.kern.a == PackedLayout::UInt4)
     c.tokens = std::min(c.tokens, 128);
-  if (pr.kern.b != PackedLayout::Int8) c.schedule = cuda::GemmSchedule::Auto;
   return c;
 }
 
@@ -126,7 +123,6 @@ TEST_F(CudaWgmma, EpilogueExactVsCpu) {
             IntGemmParams p = pr.params(m);
             attach(p, s);
             p.split_k = split;
-            if (kn.b == PackedLayout::Int8 && (m + split) % 2 == 1) p.schedule = kPP;
             p.out_type = ot;
             const size_t count = size_t(m * pr.n);
             p.out = out_.prepare(count * (ot == GemmOut::F32 ? 4 : 2));
@@ -230,7 +226,6 @@ TEST_F(CudaWgmma, QuantizedLinearWithGeluAndResidual) {
     for (const auto& [split, ldo] : {std::pair<int, int64_t>{1, n}, {1, n + 8}, {4, n}}) {
       p.split_k = split;
       p.ldo = ldo;
-      p.schedule = !w4 && ldo == n ? kPP : cuda::GemmSchedule::Auto;
       p.out = out_.prepare(size_t(m * ldo) * 2);
       ws_.attach(p);
       run_sync(p);
@@ -298,7 +293,6 @@ TEST_F(CudaWgmma, Fp8WithinBudget) {
         p.sw = dsw.as<float>();
         p.bias = dbias.as<float>();
         p.split_k = split;
-        if (split != 0) p.schedule = kPP;  // split 1 and 3: ping-pong; automatic: cooperative
         p.out_type = GemmOut::F32;
         p.out = out_.prepare(size_t(m * n) * 4);
         ws_.attach(p);

@@ -27,7 +27,6 @@ struct GemmChoice {
   GemmTile tile = GemmTile::Auto;
   int tokens_tile = 0;
   int split_k = 0;
-  GemmSchedule schedule = GemmSchedule::Auto;
   double us = 0;  // median time measured by the tuner
 };
 

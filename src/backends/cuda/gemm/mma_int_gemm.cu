@@ -344,7 +344,7 @@ namespace {
 // the plan has an entry that the kernels take.
 IntGemmParams resolve(const IntGemmParams& p) {
   if (p.engine != GemmEngine::Auto || p.tile != GemmTile::Auto || p.tokens_tile != 0 ||
-      p.split_k != 0 || p.schedule != GemmSchedule::Auto)
+      p.split_k != 0)
     return p;
   const auto c = gemm_plan_find(p);
   if (!c) return p;
@@ -353,7 +353,6 @@ IntGemmParams resolve(const IntGemmParams& p) {
   q.tile = c->tile;
   q.tokens_tile = c->tokens_tile;
   q.split_k = c->split_k;
-  q.schedule = c->schedule;
   std::string err;
   choose_engine(q, &err);
   return err.empty() ? q : p;

@@ -38,11 +38,6 @@ enum class GemmOut : uint8_t {
 enum class GemmEngine : uint8_t { Auto, MmaSync, Wgmma };
 const char* engine_name(GemmEngine e);
 
-// Wgmma work split between the two consumer warpgroups of a CTA: Cooperative (both on one tile,
-// 64 weight rows each) or PingPong (each on its own tile, alternately, so that one's epilogue
-// overlaps the other's main loop; W8A8 and FP8, token tiles of 64 or 128).
-enum class GemmSchedule : uint8_t { Auto, Cooperative, PingPong };
-
 enum class GemmTile : uint8_t {
   Auto,   // by shape (small M: Small)
   Large,  // 128 x 128 CTA tile, 8 warps
@@ -85,7 +80,6 @@ struct IntGemmParams {
   GemmEngine engine = GemmEngine::Auto;
   GemmTile tile = GemmTile::Auto;  // MmaSync CTA tile
   int tokens_tile = 0;             // Wgmma: tokens (rows of A) per CTA, 64 | 128 | 256; 0: by shape
-  GemmSchedule schedule = GemmSchedule::Auto;  // Wgmma
   cudaStream_t stream = nullptr;
 };
 
@@ -108,7 +102,6 @@ struct IntGemmPlan {
   int split_k = 1;
   int bm = 0, bn = 0, bk = 0;  // CTA tile (rows of A x rows of B), bk in K elements
   int stages = 0;              // Wgmma pipeline depth
-  bool pingpong = false;       // Wgmma schedule
 };
 IntGemmPlan int_gemm_plan(const IntGemmParams& p);
 

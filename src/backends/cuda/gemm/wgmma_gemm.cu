@@ -55,9 +55,8 @@ const char* fam_name(Fam f) {
   return "?";
 }
 
-int stages_of(Fam f, int bt, bool pp) {
+int stages_of(Fam f, int bt) {
   using namespace gemm::sm90;
-  if (pp) return bt == 64 ? Config<Fam::W8A8, 64, true>::kStages : Config<Fam::W8A8, 128, true>::kStages;
 #define LOWBIT_STAGES(FAM)                                    \
   return bt == 64 ? Config<FAM, 64>::kStages                  \
                   : bt == 128 || FAM == Fam::W4A4 ? Config<FAM, 128>::kStages : Config<FAM, 256>::kStages;
@@ -79,13 +78,10 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // The largest token tile a family has (W4A4: 128, see wgmma_gemm_w4a4.cu).
 int max_bt(Fam f) { return f == Fam::W4A4 ? 128 : 256; }
-// The ping-pong schedule: families whose operands both come by descriptor, tiles <= 128 tokens.
-constexpr bool pp_family(Fam f) { return f == Fam::W8A8 || f == Fam::FP8; }
 
 struct Plan {
   Fam fam = Fam::W8A8;
   bool xu = false;
-  bool pp = false;
   int bt = 256;
   int k_blocks = 0, w_tiles = 0, x_tiles = 0;
   int splits = 1, blocks_per_split = 0;
@@ -99,11 +95,8 @@ Plan make_plan(const IntGemmParams& p, bool allow_split) {
   const int sms = gemm::sm_count();
   pl.k_blocks = int(p.k / kBK);
   pl.w_tiles = int(ceil_div(p.n, kWRows));
-  pl.pp = p.schedule == GemmSchedule::PingPong;
   if (p.tokens_tile) {
     pl.bt = p.tokens_tile;
-  } else if (pl.pp) {
-    pl.bt = p.m <= 64 ? 64 : 128;
   } else {
     // The largest token tile that still gives every SM a tile; else the smallest that covers M
     // (split-K then fills the GPU).
@@ -177,22 +170,12 @@ CUtensorMap make_map(const void* ptr, int64_t cols, int64_t rows, int64_t ld, in
 
 template <Fam F, bool XU>
 void dispatch_bt(const Plan& pl, const gemm::sm90::KernelParams& kp, cudaStream_t s) {
-  using gemm::sm90::launch;
-  if constexpr (pp_family(F)) {
-    if (pl.pp) {
-      if (pl.bt == 64)
-        launch<F, XU, 64, true>(kp, pl.grid, s);
-      else
-        launch<F, XU, 128, true>(kp, pl.grid, s);
-      return;
-    }
-  }
   if (pl.bt == 64)
-    launch<F, XU, 64, false>(kp, pl.grid, s);
+    gemm::sm90::launch<F, XU, 64>(kp, pl.grid, s);
   else if (pl.bt == 128 || F == Fam::W4A4)
-    launch<F, XU, 128, false>(kp, pl.grid, s);
+    gemm::sm90::launch<F, XU, 128>(kp, pl.grid, s);
   else if constexpr (F != Fam::W4A4)
-    launch<F, XU, 256, false>(kp, pl.grid, s);
+    gemm::sm90::launch<F, XU, 256>(kp, pl.grid, s);
 }
 
 }  // namespace
@@ -230,14 +213,6 @@ std::string can_implement(const IntGemmParams& p) {
     e << fam << ": tokens_tile=" << p.tokens_tile << " must be 0, 64, 128 or 256";
     return e.str();
   }
-  if (p.schedule == GemmSchedule::PingPong && !pp_family(f)) {
-    e << fam << ": the ping-pong schedule is for W8A8 and FP8 only";
-    return e.str();
-  }
-  if (p.schedule == GemmSchedule::PingPong && p.tokens_tile > 128) {
-    e << fam << ": the ping-pong schedule takes token tiles of 64 or 128, not " << p.tokens_tile;
-    return e.str();
-  }
   if (p.tokens_tile > max_bt(f)) {
     e << fam << ": tokens_tile=" << p.tokens_tile << " is more than this kernel's largest ("
       << max_bt(f) << ")";
@@ -262,8 +237,7 @@ IntGemmPlan plan(const IntGemmParams& p, bool allow_split) {
   r.bm = pl.bt;
   r.bn = kWRows;
   r.bk = kBK;
-  r.stages = stages_of(pl.fam, pl.bt, pl.pp);
-  r.pingpong = pl.pp;
+  r.stages = stages_of(pl.fam, pl.bt);
   return r;
 }
 

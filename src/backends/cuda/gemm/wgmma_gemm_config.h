@@ -47,10 +47,8 @@ constexpr int kChunk = 32;      // tokens per epilogue pass through shared memor
 constexpr int kStgLd = 64 + 4;  // words per staged token row (64 weights + 4: no bank conflicts)
 constexpr int kSmemLimit = 227 * 1024;
 
-// A CTA computes Yᵀ[128 weights, BT tokens] through a pipeline of kStages stages. PP: the
-// ping-pong schedule (each consumer warpgroup takes whole units, alternately), which needs a
-// staging region per row half of each warpgroup.
-template <Fam F, int BT, bool PP = false>
+// A CTA computes Yᵀ[128 weights, BT tokens] through a pipeline of kStages stages.
+template <Fam F, int BT>
 struct Config {
   using TR = Traits<F>;
   static_assert(BT == 64 || BT == 128 || BT == 256, "token tiles of 64, 128 or 256");
@@ -66,9 +64,8 @@ struct Config {
   static constexpr int kChunkStage = kChunk * kStgLd * 4;
   static constexpr int kStgPerWg =
       ((kF16Stage > kChunkStage ? kF16Stage : kChunkStage) + 1023) / 1024 * 1024;
-  static constexpr int kRegions = PP ? 4 : 2;
-  static constexpr int kStgBytes = kRegions * kStgPerWg;
-  static constexpr int kEpiBytes = kRegions * (3 * 64 + 2 * 256) * 4;  // the kernel's EpiParams
+  static constexpr int kStgBytes = 2 * kStgPerWg;
+  static constexpr int kEpiBytes = 2 * (3 * 64 + 2 * 256) * 4;  // EpiParams of the kernel
   static constexpr int kFixed =
       1024 /* alignment */ + kWidenBytes + kStgBytes + kEpiBytes + 256 /* barriers */;
   static constexpr int kStagesFit = (kSmemLimit - kFixed) / kStageBytes;
@@ -102,9 +99,8 @@ struct KernelParams {
   void* partials;  // split-K: [splits, tiles, 2 warpgroups, BT / 2, 128 threads] accumulators
 };
 
-// One instantiation per (family, unsigned activations, token tile, schedule);
-// wgmma_gemm_{fam}.cu.
-template <Fam F, bool XU, int BT, bool PP>
+// One instantiation per (family, unsigned activations, token tile); wgmma_gemm_{fam}.cu.
+template <Fam F, bool XU, int BT>
 void launch(const KernelParams& kp, int grid, cudaStream_t stream);
 
 }  // namespace lowbit::cuda::gemm::sm90

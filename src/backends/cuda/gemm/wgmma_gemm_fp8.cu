@@ -3,5 +3,4 @@
 
 namespace lowbit::cuda::gemm::sm90 {
 LOWBIT_WGMMA_GEMM_INSTANTIATE(Fam::FP8, false)
-LOWBIT_WGMMA_GEMM_INSTANTIATE_64_128(Fam::FP8, false, true)  // ping-pong
 }  // namespace lowbit::cuda::gemm::sm90

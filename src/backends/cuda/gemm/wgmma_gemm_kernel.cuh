@@ -161,17 +161,16 @@ __device__ __forceinline__ void mma_step(Acc (&acc)[BT / 2], const uint32_t (&a)
 
 #endif  // __CUDA_ARCH_FEAT_SM90_ALL
 
-template <Fam F, bool XU, int BT, bool PP>
+template <Fam F, bool XU, int BT>
 __global__ void __launch_bounds__(kThreads, 1)
     wgmma_gemm_kernel(const __grid_constant__ KernelParams p) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   using namespace ::lowbit::cuda::gemm::ptx;
   using TR = Traits<F>;
-  using C = Config<F, BT, PP>;
+  using C = Config<F, BT>;
   using Acc = std::conditional_t<TR::kFp8, float, int32_t>;
   constexpr int S = C::kStages, NACC = BT / 2;
-  static_assert(C::kRegions * sizeof(EpiParams) == C::kEpiBytes);
-  static_assert(!PP || (!TR::kWidenX && !TR::kWRegs), "ping-pong: both operands by descriptor");
+  static_assert(2 * sizeof(EpiParams) == C::kEpiBytes);
 
   extern __shared__ uint8_t smem_raw[];
   const uint32_t raw_addr = smem_addr(smem_raw);
@@ -191,9 +190,9 @@ __global__ void __launch_bounds__(kThreads, 1)
   if (threadIdx.x == 0) {
     for (int s = 0; s < S; ++s) {
       mbar_init(full(s), 1);
-      mbar_init(empty(s), PP ? 1 : 2);  // ping-pong: the one warpgroup that owns the unit
+      mbar_init(empty(s), 2);
     }
-    mbar_init(sBar + 8 * (2 * S), 1);  // residual tile, consumer 0
+    mbar_init(sBar + 8 * (2 * S), 1);  // residual tile of consumer 0
     mbar_init(sBar + 8 * (2 * S + 1), 1);
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
   }
@@ -231,34 +230,23 @@ __global__ void __launch_bounds__(kThreads, 1)
 
   // ---------------- consumers ----------------
   setmaxnreg_inc<232>();
-  // Cooperative: consumer cw owns weight rows 64·cw .. 64·cw + 63 of every unit. Ping-pong (PP):
-  // consumer cw owns every other unit (j % 2 == cw) whole, both row halves, so that one
-  // warpgroup's epilogue overlaps the other's main loop.
-  const int cw = wg - 1;
+  const int cw = wg - 1;  // 0 / 1: weight rows 64·cw .. 64·cw + 63 of the tile
   const int warp = tid / 32, lane = tid % 32, g = lane / 4, t = lane % 4;
+  uint32_t* const stg = reinterpret_cast<uint32_t*>(base_ptr + (sStg - base) + cw * C::kStgPerWg);
+  const uint32_t sF16 = sStg + cw * C::kStgPerWg;  // 1024-aligned: kStgPerWg is 1024·k
   const uint32_t res_bar = sBar + 8 * (2 * S + cw);
   uint32_t res_phase = 0;
+  EpiParams& ep = reinterpret_cast<EpiParams*>(base_ptr + (sEpi - base))[cw];
   int stage = 0;
   uint32_t phase = 0;
   int widen_i = 0;
   Acc acc[NACC];
-  Acc acc_hi[PP ? NACC : 1];  // ping-pong: rows 64 .. 127
 
-  for (int j = 0;; ++j) {
-    const int u = int(blockIdx.x) + j * int(gridDim.x);
-    if (u >= units) break;
+  for (int u = int(blockIdx.x); u < units; u += int(gridDim.x)) {
     const int split = u % p.splits, tile = u / p.splits;
     const int wt = tile % p.w_tiles, xt = tile / p.w_tiles;
     const int kb0 = split * p.blocks_per_split;
     const int kb1 = min(p.k_blocks, kb0 + p.blocks_per_split);
-    if (PP && (j & 1) != cw) {  // the other warpgroup's unit: step over its stages
-      stage += kb1 - kb0;
-      while (stage >= S) {
-        stage -= S;
-        phase ^= 1u;
-      }
-      continue;
-    }
     int prev = -1;
     // One k block: wait for its stage, (W4A4) widen the tokens, (W4) widen the weight nibbles
     // into `a`, issue the 4 wgmma k steps, then retire the previous block's wgmma and free its
@@ -302,16 +290,9 @@ __global__ void __launch_bounds__(kThreads, 1)
       wgmma_fence();
 #pragma unroll
       for (int s = 0; s < 4; ++s) {
+        const uint64_t da = desc_sw128(sW + stage * C::kWStage + cw * 64 * 128 + s * 32);
         const uint64_t db = desc_sw128(xs + s * 32);
-        const int sd = (kb > kb0 || s > 0) ? 1 : 0;
-        if constexpr (PP) {
-          mma_step<F, XU, BT>(acc, a[s], desc_sw128(sW + stage * C::kWStage + s * 32), db, sd);
-          mma_step<F, XU, BT>(acc_hi, a[s],
-                              desc_sw128(sW + stage * C::kWStage + 64 * 128 + s * 32), db, sd);
-        } else {
-          const uint64_t da = desc_sw128(sW + stage * C::kWStage + cw * 64 * 128 + s * 32);
-          mma_step<F, XU, BT>(acc, a[s], da, db, sd);
-        }
+        mma_step<F, XU, BT>(acc, a[s], da, db, (kb > kb0 || s > 0) ? 1 : 0);
       }
       wgmma_commit();
       wgmma_wait<1>();
@@ -336,10 +317,6 @@ __global__ void __launch_bounds__(kThreads, 1)
     wgmma_wait<0>();
 #pragma unroll
     for (int i = 0; i < NACC; ++i) fence_operand(acc[i]);
-    if constexpr (PP) {
-#pragma unroll
-      for (int i = 0; i < NACC; ++i) fence_operand(acc_hi[i]);
-    }
     if constexpr (TR::kWRegs) {
 #pragma unroll
       for (int s = 0; s < 4; ++s)
@@ -349,14 +326,6 @@ __global__ void __launch_bounds__(kThreads, 1)
     if (prev >= 0 && tid == 0) mbar_arrive(empty(prev));
     const int bar = 2 + cw;
 
-    // The epilogue of one 64-row half (`half`) of the unit, accumulators A. Region: the
-    // warpgroup's staging / scales (PP: one per half).
-    auto epilogue = [&](Acc (&A)[NACC], const int half) {
-    const int region = PP ? 2 * cw + half : cw;
-    uint32_t* const stg = reinterpret_cast<uint32_t*>(base_ptr + (sStg - base) + region * C::kStgPerWg);
-    const uint32_t sF16 = sStg + region * C::kStgPerWg;  // 1024-aligned: kStgPerWg is 1024·k
-    EpiParams& ep = reinterpret_cast<EpiParams*>(base_ptr + (sEpi - base))[region];
-
     // ---- split-K: every warpgroup stores its accumulators to the workspace as they sit in
     // registers ([split][tile][warpgroup][i][thread]: coalesced, no staging); the last to arrive
     // for its half tile reloads all splits in split order (integers: exact; FP8: float sums from
@@ -365,20 +334,20 @@ __global__ void __launch_bounds__(kThreads, 1)
       const int tiles = p.w_tiles * p.x_tiles;
       uint32_t* part = static_cast<uint32_t*>(p.partials);
       const int64_t slab = int64_t(NACC) * 128;  // words per warpgroup and split
-      const int64_t mine = ((int64_t(split) * tiles + tile) * 2 + half) * slab + tid;
+      const int64_t mine = ((int64_t(split) * tiles + tile) * 2 + cw) * slab + tid;
 #pragma unroll
       for (int i = 0; i < NACC; ++i) {
         uint32_t bits;
         if constexpr (TR::kFp8)
-          bits = __float_as_uint(A[i]);
+          bits = __float_as_uint(acc[i]);
         else
-          bits = uint32_t(A[i]);
+          bits = uint32_t(acc[i]);
         __stcg(part + mine + i * 128, bits);
       }
       // The stores, then one thread's fence (cumulative over the barrier) and arrival; the last
       // fences again before its threads read. (A fence in every thread cost far more.)
       named_bar_sync(bar, 128);
-      const int counter = tile * 2 + half;
+      const int counter = tile * 2 + cw;
       if (tid == 0) {
         // Release / acquire at GPU scope (fence.acq_rel, not __threadfence's sequentially
         // consistent fence: only the ordering around the counter is needed).
@@ -391,25 +360,25 @@ __global__ void __launch_bounds__(kThreads, 1)
         flags[cw] = last;
       }
       named_bar_sync(bar, 128);
-      if (!flags[cw]) return;
+      if (!flags[cw]) continue;
 #pragma unroll
-      for (int i = 0; i < NACC; ++i) A[i] = Acc(0);
+      for (int i = 0; i < NACC; ++i) acc[i] = Acc(0);
 #pragma unroll 1
       for (int sp = 0; sp < p.splits; ++sp) {
-        const uint32_t* src = part + ((int64_t(sp) * tiles + tile) * 2 + half) * slab + tid;
+        const uint32_t* src = part + ((int64_t(sp) * tiles + tile) * 2 + cw) * slab + tid;
 #pragma unroll
         for (int i = 0; i < NACC; ++i) {
           const uint32_t w = __ldcg(src + i * 128);
           if constexpr (TR::kFp8)
-            A[i] = __fadd_rn(A[i], __uint_as_float(w));
+            acc[i] = __fadd_rn(acc[i], __uint_as_float(w));
           else
-            A[i] = int32_t(uint32_t(A[i]) + w);  // two's complement: the exact sum
+            acc[i] = int32_t(uint32_t(acc[i]) + w);  // two's complement: the exact sum
         }
       }
     }
 
     // ---- epilogue ----
-    const int n0 = wt * kWRows + half * 64, m0 = xt * BT;
+    const int n0 = wt * kWRows + cw * 64, m0 = xt * BT;
     const bool finish = p.out_type != GemmOut::I32;
     // The staging tile may still be read by this warpgroup's previous TMA store.
     if (tid == 0) bulk_wait_read0();
@@ -455,7 +424,7 @@ __global__ void __launch_bounds__(kThreads, 1)
 #pragma unroll 1
         for (int j = 0; j < BT / 8; j += 2) {
           uint32_t v[8];
-          select8<BT>(A, j / 2, v);
+          select8<BT>(acc, j / 2, v);
           const int tok = 8 * (j + (lmat >> 1)) + lrow, chunk = 2 * warp + (lmat & 1);
           const uint32_t addr = sF16 + tok * 128 + ((chunk ^ (tok & 7)) << 4);
           uint32_t res[4] = {0, 0, 0, 0};
@@ -501,7 +470,7 @@ __global__ void __launch_bounds__(kThreads, 1)
         tma_store_2d(&p.tout, sF16, n0, m0);
         bulk_commit();
       }
-      return;
+      continue;
     }
 #pragma unroll
     for (int c = 0; c < BT / kChunk; ++c) {
@@ -513,7 +482,7 @@ __global__ void __launch_bounds__(kThreads, 1)
 #pragma unroll
           for (int e = 0; e < 2; ++e) {
             const int j = c * (kChunk / 8) + jj;
-            const Acc v = A[4 * j + 2 * h + e];
+            const Acc v = acc[4 * j + 2 * h + e];
             uint32_t bits;
             if constexpr (TR::kFp8)
               bits = __float_as_uint(v);
@@ -524,9 +493,6 @@ __global__ void __launch_bounds__(kThreads, 1)
       named_bar_sync(bar, 128);
       finish_chunk<TR::kFp8>(p, stg, ep, m0, c, n0, tid);
     }
-    };
-    epilogue(acc, PP ? 0 : cw);
-    if constexpr (PP) epilogue(acc_hi, 1);
   }
   if (tid == 0) asm volatile("cp.async.bulk.wait_group 0;\n" ::: "memory");
 #else
@@ -534,10 +500,10 @@ __global__ void __launch_bounds__(kThreads, 1)
 #endif
 }
 
-template <Fam F, bool XU, int BT, bool PP>
+template <Fam F, bool XU, int BT>
 void launch(const KernelParams& kp, int grid, cudaStream_t stream) {
-  using C = Config<F, BT, PP>;
-  const auto kernel = &wgmma_gemm_kernel<F, XU, BT, PP>;
+  using C = Config<F, BT>;
+  const auto kernel = &wgmma_gemm_kernel<F, XU, BT>;
   {
     static std::atomic<uint64_t> raised{0};
     int dev = 0;
@@ -553,11 +519,11 @@ void launch(const KernelParams& kp, int grid, cudaStream_t stream) {
   LOWBIT_CUDA_LAUNCHED("wgmma_gemm_kernel");
 }
 
-#define LOWBIT_WGMMA_GEMM_INSTANTIATE_64_128(FAM, XU, PP)                       \
-  template void launch<FAM, XU, 64, PP>(const KernelParams&, int, cudaStream_t); \
-  template void launch<FAM, XU, 128, PP>(const KernelParams&, int, cudaStream_t);
-#define LOWBIT_WGMMA_GEMM_INSTANTIATE(FAM, XU)             \
-  LOWBIT_WGMMA_GEMM_INSTANTIATE_64_128(FAM, XU, false) \
-  template void launch<FAM, XU, 256, false>(const KernelParams&, int, cudaStream_t);
+#define LOWBIT_WGMMA_GEMM_INSTANTIATE_64_128(FAM, XU)                       \
+  template void launch<FAM, XU, 64>(const KernelParams&, int, cudaStream_t); \
+  template void launch<FAM, XU, 128>(const KernelParams&, int, cudaStream_t);
+#define LOWBIT_WGMMA_GEMM_INSTANTIATE(FAM, XU)      \
+  LOWBIT_WGMMA_GEMM_INSTANTIATE_64_128(FAM, XU) \
+  template void launch<FAM, XU, 256>(const KernelParams&, int, cudaStream_t);
 
 }  // namespace lowbit::cuda::gemm::sm90

@@ -4,6 +4,6 @@
 namespace lowbit::cuda::gemm::sm90 {
 // Token tiles of 64 and 128 only: at 256 the widening buffers leave 2 pipeline stages and the
 // kernel spills registers.
-LOWBIT_WGMMA_GEMM_INSTANTIATE_64_128(Fam::W4A4, false, false)
-LOWBIT_WGMMA_GEMM_INSTANTIATE_64_128(Fam::W4A4, true, false)
+LOWBIT_WGMMA_GEMM_INSTANTIATE_64_128(Fam::W4A4, false)
+LOWBIT_WGMMA_GEMM_INSTANTIATE_64_128(Fam::W4A4, true)
 }  // namespace lowbit::cuda::gemm::sm90

@@ -4,6 +4,4 @@
 namespace lowbit::cuda::gemm::sm90 {
 LOWBIT_WGMMA_GEMM_INSTANTIATE(Fam::W8A8, false)
 LOWBIT_WGMMA_GEMM_INSTANTIATE(Fam::W8A8, true)
-LOWBIT_WGMMA_GEMM_INSTANTIATE_64_128(Fam::W8A8, false, true)  // ping-pong
-LOWBIT_WGMMA_GEMM_INSTANTIATE_64_128(Fam::W8A8, true, true)  // ping-pong
 }  // namespace lowbit::cuda::gemm::sm90
