@@ -224,7 +224,7 @@ TuneResult tune_gemm(const std::string& kernel, int64_t m, int64_t n, int64_t k,
   const bool hopper = sm90::device_supported();
   if (hopper)
     for (const int tt : {64, 128, 256})
-      for (const int sk : {1, 2, 3, 4, 6, 8, 12, 16})
+      for (const int sk : {1, 2, 4, 8, 16})
         cands.push_back({GemmEngine::Wgmma, GemmTile::Auto, tt, sk, 0});
   for (const GemmTile t : {GemmTile::Large, GemmTile::Small})
     for (const int sk : {1, 2, 4, 8}) cands.push_back({GemmEngine::MmaSync, t, 0, sk, 0});
