@@ -98,16 +98,16 @@ Plan make_plan(const IntGemmParams& p, bool allow_split) {
   if (p.tokens_tile) {
     pl.bt = p.tokens_tile;
   } else {
-    // The largest token tile that still gives every SM a tile; else the smallest that covers M
-    // (split-K then fills the GPU).
-    pl.bt = 0;
-    for (const int bt : {256, 128, 64})
-      if (bt <= max_bt(pl.fam) && ceil_div(std::max<int64_t>(p.m, 1), bt) * pl.w_tiles >= sms) {
-        pl.bt = bt;
-        break;
-      }
-    // Few tokens: the narrowest tile (more CTAs stream the weights; measured best at M <= 128).
-    if (pl.bt == 0) pl.bt = p.m <= 128 ? 64 : std::min(max_bt(pl.fam), 256);
+    // From `lowbit tune-gemm` on the H100 (bench/results/gemm-plan-h100.json): 64-token tiles
+    // up to M = 512 (more CTAs stream the weights), 128 up to 4096, and 256 beyond when that
+    // still gives every SM two tiles.
+    const int64_t m1 = std::max<int64_t>(p.m, 1);
+    if (m1 <= 512)
+      pl.bt = 64;
+    else if (m1 <= 4096 || ceil_div(m1, 256) * pl.w_tiles < 2 * int64_t(sms))
+      pl.bt = 128;
+    else
+      pl.bt = std::min(max_bt(pl.fam), 256);
   }
   pl.x_tiles = int(ceil_div(std::max<int64_t>(p.m, 1), pl.bt));
   const int64_t tiles = int64_t(pl.w_tiles) * pl.x_tiles;
