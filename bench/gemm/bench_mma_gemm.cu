@@ -3,9 +3,10 @@
 //
 // Per case: warm-up, then >= 20 timed runs with CUDA events (median and min of per-run times,
 // and the mean of one back-to-back batch; these include the host's launch costs), the GPU time
-// per call from a CUDA graph of calls (graph_us: what an engine replaying graphs sees), input/output buffer sets rotated so that together
-// they exceed 2x the L2 cache (each run reads operands that are not in L2), TOPS = 2·M·N·K / t.
-// A quick check first: the I32 accumulators of a few random outputs against host dot products.
+// per call from a CUDA graph of calls (graph_us: what an engine replaying graphs sees),
+// input/output buffer sets rotated so that together they exceed 2x the L2 cache (each run reads
+// operands that are not in L2), TOPS = 2·M·N·K / t. A quick check first: the I32 accumulators of a
+// few random outputs against host dot products.
 //
 //   bench_mma_gemm                                   BERT-base and -large shapes, all kernels
 //   bench_mma_gemm --kernel w4a8 --m 1,16,128 --n 3072 --k 768 --group 128 --asym --engine mma
@@ -107,7 +108,9 @@ Options parse(int argc, char** argv) {
       o.kernels = split_list(val());
     } else if (a == "--engine") {
       const std::string v = val();
-      o.engine = v == "mma" ? GemmEngine::MmaSync : v == "wgmma" ? GemmEngine::Wgmma : GemmEngine::Auto;
+      o.engine = v == "mma"     ? GemmEngine::MmaSync
+                 : v == "wgmma" ? GemmEngine::Wgmma
+                                : GemmEngine::Auto;
     } else if (a == "--tokens") {
       o.tokens = std::stoi(val());
     } else if (a == "--m") {
@@ -428,21 +431,23 @@ int main(int argc, char** argv) try {
         char tile[32];
         std::snprintf(tile, sizeof tile, "%dx%d", plan.bm, plan.bn);
         const char* eng = lowbit::cuda::engine_name(plan.engine);
-        const double graph_tops = 2.0 * double(m) * double(n) * double(k) / (graph_us * 1e-6) / 1e12;
+        const double graph_tops =
+            2.0 * double(m) * double(n) * double(k) / (graph_us * 1e-6) / 1e12;
         std::printf(
-            "%-5s %6lld %6lld %6lld %-8s %8s %5d %10.2f %10.2f %10.2f %9.1f %8.0f %8.2f %9.2f %9.1f\n",
+            "%-5s %6lld %6lld %6lld %-8s %8s %5d %10.2f %10.2f %10.2f %9.1f %8.0f %8.2f %9.2f "
+            "%9.1f\n",
             kernel.c_str(), (long long)m, (long long)n, (long long)k, eng, tile, plan.split_k,
             med_us, min_us, batch_us, tops, gbps, host_us, graph_us, graph_tops);
         std::fflush(stdout);
         if (csv)
-          std::fprintf(csv,
-                       "\"%s\",%s,%d,%lld,%s,%lld,%lld,%lld,%s,%s,%d,%.3f,%.3f,%.3f,%.2f,%.1f,%.3f\n",
-                       prop.name, kernel.c_str(), int(o.asym), (long long)o.group,
-                       o.out == GemmOut::F32   ? "f32"
-                       : o.out == GemmOut::I32 ? "i32"
-                                               : "f16",
-                       (long long)m, (long long)n, (long long)k, eng, tile, plan.split_k, med_us, min_us,
-                       batch_us, tops, gbps, graph_us);
+          std::fprintf(
+              csv, "\"%s\",%s,%d,%lld,%s,%lld,%lld,%lld,%s,%s,%d,%.3f,%.3f,%.3f,%.2f,%.1f,%.3f\n",
+              prop.name, kernel.c_str(), int(o.asym), (long long)o.group,
+              o.out == GemmOut::F32   ? "f32"
+              : o.out == GemmOut::I32 ? "i32"
+                                      : "f16",
+              (long long)m, (long long)n, (long long)k, eng, tile, plan.split_k, med_us, min_us,
+              batch_us, tops, gbps, graph_us);
       }
     }
   }

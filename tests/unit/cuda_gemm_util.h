@@ -292,7 +292,8 @@ struct Config {
   int tokens = 0;  // Wgmma token tile, 0 auto
 };
 // The raw accumulators of the first m rows, bit for bit.
-inline void expect_acc_exact(const Problem& pr, int64_t m, Config c, PoisonedOut& out, Workspace& ws) {
+inline void expect_acc_exact(const Problem& pr, int64_t m, Config c, PoisonedOut& out,
+                             Workspace& ws) {
   IntGemmParams p = pr.params(m);
   p.out_type = GemmOut::I32;
   p.tile = c.tile;

@@ -82,7 +82,8 @@ TEST_F(CudaWgmma, AccumulatorsExactBertShapesTileBoundaries) {
       for (size_t i = 0; i < std::size(ms); ++i) {
         // Every M in the automatic plan and in one fixed configuration (taking turns).
         expect_acc_exact(pr, ms[i], kConfigs[0], out_, ws_);
-        expect_acc_exact(pr, ms[i], fit(pr, kConfigs[1 + i % (std::size(kConfigs) - 1)]), out_, ws_);
+        expect_acc_exact(pr, ms[i], fit(pr, kConfigs[1 + i % (std::size(kConfigs) - 1)]), out_,
+                         ws_);
       }
       if (HasFailure()) return;
     }
@@ -305,7 +306,8 @@ TEST_F(CudaWgmma, Fp8WithinBudget) {
         for (int64_t i = 0; i < m; ++i)
           for (int64_t j = 0; j < n; ++j) {
             double mag = 0;
-            for (int64_t kk = 0; kk < k; ++kk) mag += ad[size_t(i * k + kk)] * wd[size_t(j * k + kk)];
+            for (int64_t kk = 0; kk < k; ++kk)
+              mag += ad[size_t(i * k + kk)] * wd[size_t(j * k + kk)];
             const size_t o = size_t(i * n + j);
             const double tol = 0x1p-9 * double(sx[size_t(i)]) * sw[size_t(j)] * mag +
                                0x1p-22 * std::fabs(double(ref[o]));
@@ -326,7 +328,8 @@ TEST_F(CudaWgmma, Fp8WithinBudget) {
 // Repeated split-K runs on one workspace agree (counters left zero); M = 0 is a no-op.
 TEST_F(CudaWgmma, SplitKRepeatableAndEmptyM) {
   const Problem pr(kKernels[2], 16, 768, 3072, 0, 1600, kW);
-  for (int rep = 0; rep < 3; ++rep) expect_acc_exact(pr, 16, Config{GemmTile::Auto, 8, 64}, out_, ws_);
+  for (int rep = 0; rep < 3; ++rep)
+    expect_acc_exact(pr, 16, Config{GemmTile::Auto, 8, 64}, out_, ws_);
   IntGemmParams p = pr.params(0);
   p.out_type = GemmOut::I32;
   p.out = out_.prepare(16);

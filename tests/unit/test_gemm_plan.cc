@@ -44,19 +44,24 @@ TEST(GemmPlan, LookupSaveLoad) {
   c.split_k = 6;
   c.us = 12.5;
   cuda::gemm_plan_set("w8a8", 3072, 768, 128, c);
-  const auto hit = cuda::gemm_plan_find(params(PackedLayout::UInt8, PackedLayout::Int8, 100, 3072, 768));
+  const auto hit =
+      cuda::gemm_plan_find(params(PackedLayout::UInt8, PackedLayout::Int8, 100, 3072, 768));
   ASSERT_TRUE(hit.has_value());
   EXPECT_EQ(hit->tokens_tile, 128);
   EXPECT_EQ(hit->split_k, 6);
-  EXPECT_FALSE(cuda::gemm_plan_find(params(PackedLayout::Int8, PackedLayout::Int8, 129, 3072, 768)));
-  EXPECT_FALSE(cuda::gemm_plan_find(params(PackedLayout::Int8, PackedLayout::Int4, 100, 3072, 768)));
+  EXPECT_FALSE(
+      cuda::gemm_plan_find(params(PackedLayout::Int8, PackedLayout::Int8, 129, 3072, 768)));
+  EXPECT_FALSE(
+      cuda::gemm_plan_find(params(PackedLayout::Int8, PackedLayout::Int4, 100, 3072, 768)));
 
   const std::string path = dir.str("plan.json");
   cuda::gemm_plan_save(path);
   cuda::gemm_plan_clear();
-  EXPECT_FALSE(cuda::gemm_plan_find(params(PackedLayout::Int8, PackedLayout::Int8, 100, 3072, 768)));
+  EXPECT_FALSE(
+      cuda::gemm_plan_find(params(PackedLayout::Int8, PackedLayout::Int8, 100, 3072, 768)));
   cuda::gemm_plan_load(path);
-  const auto again = cuda::gemm_plan_find(params(PackedLayout::Int8, PackedLayout::Int8, 128, 3072, 768));
+  const auto again =
+      cuda::gemm_plan_find(params(PackedLayout::Int8, PackedLayout::Int8, 128, 3072, 768));
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(again->engine, GemmEngine::Wgmma);
   EXPECT_EQ(again->split_k, 6);

@@ -72,7 +72,8 @@ int cmd_tune_gemm(const std::vector<std::string>& argv) {
     const std::string model = a.get("model", "all");
     if (model != "bert-base" && model != "bert-large" && model != "all")
       throw UsageError{"--model must be bert-base, bert-large or all"};
-    if (model != "bert-large") shapes.insert(shapes.end(), {{2304, 768}, {768, 768}, {3072, 768}, {768, 3072}});
+    if (model != "bert-large")
+      shapes.insert(shapes.end(), {{2304, 768}, {768, 768}, {3072, 768}, {768, 3072}});
     if (model != "bert-base")
       shapes.insert(shapes.end(), {{3072, 1024}, {1024, 1024}, {4096, 1024}, {1024, 4096}});
   }
@@ -98,8 +99,8 @@ int cmd_tune_gemm(const std::vector<std::string>& argv) {
   }
   std::printf("# %s (sm_%d%d): %zu kernels x %zu shapes x %zu M\n", devs[0].name.c_str(),
               devs[0].sm_major, devs[0].sm_minor, kernels.size(), shapes.size(), ms.size());
-  std::printf("%-5s %6s %6s %6s  %-34s %10s %10s %8s\n", "kern", "N", "K", "M", "best",
-              "best_us", "auto_us", "gain");
+  std::printf("%-5s %6s %6s %6s  %-34s %10s %10s %8s\n", "kern", "N", "K", "M", "best", "best_us",
+              "auto_us", "gain");
   const size_t total = kernels.size() * shapes.size() * ms.size();
   size_t done = 0;
   for (const auto& kernel : kernels)

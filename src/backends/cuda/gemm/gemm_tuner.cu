@@ -307,9 +307,14 @@ void gemm_plan_save(const std::string& path) {
     std::lock_guard<std::mutex> lock(st.mu);
     for (const auto& [key, c] : st.entries) {
       const auto& [kernel, n, k, mb] = key;
-      j["entries"].push_back({{"kernel", kernel}, {"n", n}, {"k", k}, {"m_bucket", mb},
-                              {"engine", engine_name(c.engine)}, {"tile", tile_name(c.tile)},
-                              {"tokens_tile", c.tokens_tile}, {"split_k", c.split_k},
+      j["entries"].push_back({{"kernel", kernel},
+                              {"n", n},
+                              {"k", k},
+                              {"m_bucket", mb},
+                              {"engine", engine_name(c.engine)},
+                              {"tile", tile_name(c.tile)},
+                              {"tokens_tile", c.tokens_tile},
+                              {"split_k", c.split_k},
                               {"us", c.us}});
     }
   }

@@ -36,8 +36,8 @@ int64_t gemm_m_bucket(int64_t m);
 std::string describe(const GemmChoice& c);
 
 // Times every candidate for `kernel` at (m, n, k) with random operands and the fused F16
-// epilogue (+ bias), by graph_time_us: `ranked` fastest first (candidates the kernels reject are skipped), and
-// `auto_us`, the time of the built-in automatic choice (no plan).
+// epilogue (+ bias), by graph_time_us: `ranked` fastest first (candidates the kernels reject are
+// skipped), and `auto_us`, the time of the built-in automatic choice (no plan).
 struct TuneResult {
   std::vector<GemmChoice> ranked;
   double auto_us = 0;

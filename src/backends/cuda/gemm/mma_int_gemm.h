@@ -48,9 +48,9 @@ struct IntGemmParams {
   // Operands, row-major with K contiguous, packed per src/quant/packing.h.
   PackedLayout a_layout = PackedLayout::Int8;  // Int8 | UInt8 | Int4 | UInt4 | Fp8E4M3 (activ.)
   PackedLayout b_layout = PackedLayout::Int8;  // Int8 | Int4 | Fp8E4M3 (weights, symmetric)
-  bool b_sm90 = false;  // Int4 weights in the Hopper order (repack_int4_sm90), for Wgmma
-  const void* a = nullptr;                     // [M, K] activations (device)
-  const void* b = nullptr;                     // [N, K] weights, PyTorch's [out, in] (device)
+  bool b_sm90 = false;      // Int4 weights in the Hopper order (repack_int4_sm90), for Wgmma
+  const void* a = nullptr;  // [M, K] activations (device)
+  const void* b = nullptr;  // [N, K] weights, PyTorch's [out, in] (device)
   int64_t m = 0, n = 0, k = 0;
   int64_t lda = 0, ldb = 0;  // row strides in bytes; 0: packed rows
   int64_t group_size = 0;    // weight groups along K; 0: one group per output channel

@@ -57,9 +57,10 @@ const char* fam_name(Fam f) {
 
 int stages_of(Fam f, int bt) {
   using namespace gemm::sm90;
-#define LOWBIT_STAGES(FAM)                                    \
-  return bt == 64 ? Config<FAM, 64>::kStages                  \
-                  : bt == 128 || FAM == Fam::W4A4 ? Config<FAM, 128>::kStages : Config<FAM, 256>::kStages;
+#define LOWBIT_STAGES(FAM)                                           \
+  return bt == 64                        ? Config<FAM, 64>::kStages  \
+         : bt == 128 || FAM == Fam::W4A4 ? Config<FAM, 128>::kStages \
+                                         : Config<FAM, 256>::kStages;
   switch (f) {
     case Fam::W8A8:
       LOWBIT_STAGES(Fam::W8A8)
@@ -138,8 +139,8 @@ PFN_cuTensorMapEncodeTiled_v12000 encode_fn() {
   std::call_once(once, [] {
     void* f = nullptr;
     cudaDriverEntryPointQueryResult q{};
-    LOWBIT_CUDA_CHECK(
-        cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000, cudaEnableDefault, &q));
+    LOWBIT_CUDA_CHECK(cudaGetDriverEntryPointByVersion("cuTensorMapEncodeTiled", &f, 12000,
+                                                       cudaEnableDefault, &q));
     if (q != cudaDriverEntryPointSuccess || !f)
       fail("wgmma GEMM: the driver has no cuTensorMapEncodeTiled (needs CUDA 12 or newer)");
     fn = reinterpret_cast<PFN_cuTensorMapEncodeTiled_v12000>(f);
@@ -156,12 +157,11 @@ CUtensorMap make_map(const void* ptr, int64_t cols, int64_t rows, int64_t ld, in
   const cuuint64_t strides[1] = {cuuint64_t(ld)};
   const cuuint32_t box[2] = {cuuint32_t(box_cols), cuuint32_t(box_rows)};
   const cuuint32_t estr[2] = {1, 1};
-  const CUresult r = encode_fn()(
-      &map, half ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16 : CU_TENSOR_MAP_DATA_TYPE_UINT8, 2,
-      const_cast<void*>(ptr), dims, strides, box, estr,
-      CU_TENSOR_MAP_INTERLEAVE_NONE,
-      swizzle128 ? CU_TENSOR_MAP_SWIZZLE_128B : CU_TENSOR_MAP_SWIZZLE_NONE,
-      CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  const CUresult r =
+      encode_fn()(&map, half ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16 : CU_TENSOR_MAP_DATA_TYPE_UINT8, 2,
+                  const_cast<void*>(ptr), dims, strides, box, estr, CU_TENSOR_MAP_INTERLEAVE_NONE,
+                  swizzle128 ? CU_TENSOR_MAP_SWIZZLE_128B : CU_TENSOR_MAP_SWIZZLE_NONE,
+                  CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   if (r != CUDA_SUCCESS)
     fail("wgmma GEMM: cuTensorMapEncodeTiled failed (", int(r), ") for ", rows, " rows of ", cols,
          half ? " halves" : " bytes", ", ld ", ld, ", box ", box_rows, " x ", box_cols);
@@ -208,8 +208,7 @@ std::string can_implement(const IntGemmParams& p) {
     e << fam << ": int4 weights must be in the Hopper order (repack_int4_sm90, b_sm90 = true)";
     return e.str();
   }
-  if (p.tokens_tile != 0 && p.tokens_tile != 64 && p.tokens_tile != 128 &&
-      p.tokens_tile != 256) {
+  if (p.tokens_tile != 0 && p.tokens_tile != 64 && p.tokens_tile != 128 && p.tokens_tile != 256) {
     e << fam << ": tokens_tile=" << p.tokens_tile << " must be 0, 64, 128 or 256";
     return e.str();
   }

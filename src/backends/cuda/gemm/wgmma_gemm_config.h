@@ -75,8 +75,8 @@ struct Config {
 };
 
 struct KernelParams {
-  CUtensorMap tw;  // weights [N rows, K bytes (Traits::kWBytes per k block)]
-  CUtensorMap tx;  // activations [M rows, ...]
+  CUtensorMap tw;    // weights [N rows, K bytes (Traits::kWBytes per k block)]
+  CUtensorMap tx;    // activations [M rows, ...]
   CUtensorMap tout;  // F16 output [M, N] (row stride ldo), box [BT, 64]: used when tma_out
   CUtensorMap tres;  // F16 residual [M, N] (row stride ldr), same box: when tma_out && residual
   bool tma_out;      // F16 output, no split-K, 16-byte aligned rows: the register epilogue

@@ -70,8 +70,7 @@ struct EpiParams {  // sizeof: Config::kEpiBytes / 2
 // loads are in flight together.
 template <bool FP8>
 __device__ __noinline__ void finish_chunk(const KernelParams& p, const uint32_t* stg,
-                                             const EpiParams& ep, int m0, int c, int n0,
-                                             int tid) {
+                                          const EpiParams& ep, int m0, int c, int n0, int tid) {
   const bool raw = p.out_type == GemmOut::I32;
 #pragma unroll
   for (int i = 0; i < kChunk * 16 / 128; ++i) {
@@ -109,8 +108,8 @@ __device__ __forceinline__ void select8(const Acc (&acc)[BT / 2], int q, uint32_
     }
   };
   switch (q) {
-#define LOWBIT_SELECT8_CASE(Q)                     \
-  case Q:                                          \
+#define LOWBIT_SELECT8_CASE(Q)                                                \
+  case Q:                                                                     \
     if constexpr (8 * (Q) < BT / 2) take(std::integral_constant<int, (Q)>{}); \
     break;
     LOWBIT_SELECT8_CASE(0)
@@ -140,18 +139,18 @@ template <Fam F, bool XU, int BT, class Acc>
 __device__ __forceinline__ void mma_step(Acc (&acc)[BT / 2], const uint32_t (&a)[4],
                                          uint64_t desc_a, uint64_t desc_b, int scale_d) {
   using namespace ::lowbit::cuda::gemm::ptx;
-#define LOWBIT_WGMMA_CASE(N)                                        \
-  if constexpr (BT == N) {                                          \
-    if constexpr (F == Fam::FP8)                                    \
-      wgmma_m64n##N##k32_e4m3_ss(acc, desc_a, desc_b, scale_d);     \
-    else if constexpr (Traits<F>::kWRegs && XU)                     \
-      wgmma_m64n##N##k32_s8u8_rs(acc, a, desc_b, scale_d);          \
-    else if constexpr (Traits<F>::kWRegs)                           \
-      wgmma_m64n##N##k32_s8s8_rs(acc, a, desc_b, scale_d);          \
-    else if constexpr (XU)                                          \
-      wgmma_m64n##N##k32_s8u8_ss(acc, desc_a, desc_b, scale_d);     \
-    else                                                            \
-      wgmma_m64n##N##k32_s8s8_ss(acc, desc_a, desc_b, scale_d);     \
+#define LOWBIT_WGMMA_CASE(N)                                    \
+  if constexpr (BT == N) {                                      \
+    if constexpr (F == Fam::FP8)                                \
+      wgmma_m64n##N##k32_e4m3_ss(acc, desc_a, desc_b, scale_d); \
+    else if constexpr (Traits<F>::kWRegs && XU)                 \
+      wgmma_m64n##N##k32_s8u8_rs(acc, a, desc_b, scale_d);      \
+    else if constexpr (Traits<F>::kWRegs)                       \
+      wgmma_m64n##N##k32_s8s8_rs(acc, a, desc_b, scale_d);      \
+    else if constexpr (XU)                                      \
+      wgmma_m64n##N##k32_s8u8_ss(acc, desc_a, desc_b, scale_d); \
+    else                                                        \
+      wgmma_m64n##N##k32_s8s8_ss(acc, desc_a, desc_b, scale_d); \
   }
   LOWBIT_WGMMA_CASE(64)
   LOWBIT_WGMMA_CASE(128)
@@ -180,7 +179,7 @@ __global__ void __launch_bounds__(kThreads, 1)
   const uint32_t sX = sW + S * C::kWStage;
   const uint32_t sWiden = sX + S * C::kXStage;
   const uint32_t sStg = sWiden + C::kWidenBytes;
-  const uint32_t sEpi = sStg + C::kStgBytes;  // EpiParams[2]
+  const uint32_t sEpi = sStg + C::kStgBytes;           // EpiParams[2]
   const uint32_t sBar = sEpi + 2 * sizeof(EpiParams);  // full[S], empty[S]
   int* const flags = reinterpret_cast<int*>(base_ptr + (sBar - base) + 16 * S + 16);
   auto full = [&](int s) { return sBar + 8 * s; };
@@ -252,7 +251,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     // into `a`, issue the 4 wgmma k steps, then retire the previous block's wgmma and free its
     // stage. `a_prev` (the previous block's A registers) is "used" after that wait so that the
     // compiler keeps those registers untouched while the tensor cores may still read them.
-    auto block = [&](int kb, uint32_t (&a)[4][4], uint32_t (&a_prev)[4][4]) {
+    auto block = [&](int kb, uint32_t(&a)[4][4], uint32_t(&a_prev)[4][4]) {
       mbar_wait(full(stage), phase);
       uint32_t xs = sX + stage * C::kXStage;
       if constexpr (TR::kWidenX) {
@@ -448,8 +447,7 @@ __global__ void __launch_bounds__(kThreads, 1)
                 y[e] = x;
               }
               if (FULL && p.residual) {
-                const float2 r =
-                    __half22float2(*reinterpret_cast<const __half2*>(&res[2 * q + h]));
+                const float2 r = __half22float2(*reinterpret_cast<const __half2*>(&res[2 * q + h]));
                 y[0] = __fadd_rn(y[0], r.x);
                 y[1] = __fadd_rn(y[1], r.y);
               }
@@ -519,10 +517,10 @@ void launch(const KernelParams& kp, int grid, cudaStream_t stream) {
   LOWBIT_CUDA_LAUNCHED("wgmma_gemm_kernel");
 }
 
-#define LOWBIT_WGMMA_GEMM_INSTANTIATE_64_128(FAM, XU)                       \
+#define LOWBIT_WGMMA_GEMM_INSTANTIATE_64_128(FAM, XU)                        \
   template void launch<FAM, XU, 64>(const KernelParams&, int, cudaStream_t); \
   template void launch<FAM, XU, 128>(const KernelParams&, int, cudaStream_t);
-#define LOWBIT_WGMMA_GEMM_INSTANTIATE(FAM, XU)      \
+#define LOWBIT_WGMMA_GEMM_INSTANTIATE(FAM, XU)  \
   LOWBIT_WGMMA_GEMM_INSTANTIATE_64_128(FAM, XU) \
   template void launch<FAM, XU, 256>(const KernelParams&, int, cudaStream_t);
 
