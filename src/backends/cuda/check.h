@@ -3,6 +3,9 @@
 
 #include <cuda_runtime.h>
 
+#include <atomic>
+#include <cstdint>
+
 #include "core/error.h"
 
 #define LOWBIT_CUDA_CHECK(call)                                        \
@@ -13,6 +16,24 @@
                      " failed: ", cudaGetErrorName(lowbit_err_), ": ", \
                      cudaGetErrorString(lowbit_err_));                 \
   } while (0)
+
+// Raises Kernel's dynamic shared-memory limit to `bytes` (needed above 48 KiB), once per
+// process and device. The kernel is a template argument so that each kernel has its own flags
+// (kernels of one signature share a pointer type).
+namespace lowbit::cuda {
+template <auto Kernel>
+void raise_smem_limit(int bytes) {
+  static std::atomic<uint64_t> raised{0};
+  int dev = 0;
+  LOWBIT_CUDA_CHECK(cudaGetDevice(&dev));
+  const uint64_t bit = uint64_t(1) << (dev & 63);
+  if (!(raised.load(std::memory_order_relaxed) & bit)) {
+    LOWBIT_CUDA_CHECK(
+        cudaFuncSetAttribute(Kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes));
+    raised.fetch_or(bit, std::memory_order_relaxed);
+  }
+}
+}  // namespace lowbit::cuda
 
 // After a kernel launch: checks the launch, and with LOWBIT_CUDA_SYNC=1 also its execution.
 #define LOWBIT_CUDA_LAUNCHED(name)                                                \

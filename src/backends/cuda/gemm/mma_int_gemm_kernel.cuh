@@ -380,17 +380,7 @@ void launch(const KernelParams& kp, dim3 grid, cudaStream_t stream) {
   // Without opting in, static + dynamic shared memory is capped at 48 KiB (the small W4A8 tile
   // needs exactly 48 KiB dynamic, plus the static flag). The limit is per device; raise it once
   // per process and device.
-  {
-    static std::atomic<uint64_t> raised{0};
-    int dev = 0;
-    LOWBIT_CUDA_CHECK(cudaGetDevice(&dev));
-    const uint64_t bit = uint64_t(1) << (dev & 63);
-    if (!(raised.load(std::memory_order_relaxed) & bit)) {
-      LOWBIT_CUDA_CHECK(
-          cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem));
-      raised.fetch_or(bit, std::memory_order_relaxed);
-    }
-  }
+  raise_smem_limit<&mma_int_gemm_kernel<F, AU, T, Grouped>>(kSmem);
   kernel<<<grid, T::kThreads, kSmem, stream>>>(kp);
   LOWBIT_CUDA_LAUNCHED("mma_int_gemm_kernel");
 }

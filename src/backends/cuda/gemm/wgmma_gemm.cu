@@ -286,17 +286,7 @@ void run(const IntGemmParams& p) {
   kp.x_tiles = pl.x_tiles;
   kp.splits = pl.splits;
   kp.blocks_per_split = pl.blocks_per_split;
-  kp.sx = p.sx;
-  kp.zx = p.zx;
-  kp.sw = p.sw;
-  kp.zcorr = p.zcorr;
-  kp.bias = p.bias;
-  kp.residual = p.residual;
-  kp.ldr = p.ldr ? p.ldr : p.n;
-  kp.out = p.out;
-  kp.ldo = p.ldo ? p.ldo : p.n;
-  kp.out_type = p.out_type;
-  kp.gelu = p.gelu;
+  gemm::fill_epilogue(kp, p);
   if (pl.workspace_bytes > 0) {
     kp.counters = static_cast<int*>(p.workspace);
     kp.partials = static_cast<uint8_t*>(p.workspace) + pl.counters_bytes;

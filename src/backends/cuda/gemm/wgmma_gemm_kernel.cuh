@@ -502,17 +502,7 @@ template <Fam F, bool XU, int BT>
 void launch(const KernelParams& kp, int grid, cudaStream_t stream) {
   using C = Config<F, BT>;
   const auto kernel = &wgmma_gemm_kernel<F, XU, BT>;
-  {
-    static std::atomic<uint64_t> raised{0};
-    int dev = 0;
-    LOWBIT_CUDA_CHECK(cudaGetDevice(&dev));
-    const uint64_t bit = uint64_t(1) << (dev & 63);
-    if (!(raised.load(std::memory_order_relaxed) & bit)) {
-      LOWBIT_CUDA_CHECK(
-          cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, C::kSmem));
-      raised.fetch_or(bit, std::memory_order_relaxed);
-    }
-  }
+  raise_smem_limit<&wgmma_gemm_kernel<F, XU, BT>>(C::kSmem);
   kernel<<<grid, kThreads, C::kSmem, stream>>>(kp);
   LOWBIT_CUDA_LAUNCHED("wgmma_gemm_kernel");
 }
