@@ -1,0 +1,42 @@
+// Token-wise (row-wise) quantization on the GPU, bit-exact with lowbit::quantize_rows (the
+// contract of docs/quantization.md): integer symmetric / asymmetric schemes of 2..8 bits (8-bit
+// and 4-bit packed layouts), FP8 E4M3, optional clip, optional groups along the row. The
+// encoder's producer kernels (LayerNorm, bias + GELU) quantize their outputs with the same device
+// code (quantize_rows.cuh).
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+#include <string>
+
+#include "quant/scheme.h"
+
+namespace lowbit::cuda {
+
+enum class RowInput : uint8_t { F32, F16 };
+
+struct QuantizeRowsParams {
+  QuantScheme scheme;  // Int (2..8 bits, sym / asym) or Fp8E4M3; group_size 0 or G | cols
+  RowInput in_type = RowInput::F32;
+  const void* x = nullptr;              // [rows, ldx] elements (device)
+  int64_t rows = 0, cols = 0, ldx = 0;  // ldx 0: cols
+  uint8_t* codes = nullptr;             // [rows, packed_row_bytes(layout, cols)] (device)
+  float* scales = nullptr;              // [rows, groups]
+  float* zeros = nullptr;               // [rows, groups], asymmetric only
+  // First failure (non-finite input, asymmetric range overflow), or all ones when none: set to
+  // all ones by the caller before the launch (quantize_rows_cuda does it on `stream`).
+  unsigned long long* status = nullptr;  // device, one word
+  cudaStream_t stream = nullptr;
+};
+
+// "" when supported, else a message naming the field.
+std::string can_quantize_rows(const QuantizeRowsParams& p);
+// Launches (asynchronous). Throws on unsupported parameters and CUDA errors.
+void quantize_rows_cuda(const QuantizeRowsParams& p);
+// After the launch has completed: throws lowbit::Error naming `name`, the row and the column
+// (as lowbit::quantize_rows does) when `status_value` (the copied-back status word) records one.
+void check_quantize_status(unsigned long long status_value, const QuantScheme& s,
+                           const std::string& name);
+
+}  // namespace lowbit::cuda

@@ -1,0 +1,250 @@
+// GPU row quantization (src/backends/cuda/quant/quantize_rows.h) against the CPU reference
+// lowbit::quantize_rows, bit for bit: codes, scales and zero points, for int2..int8 and
+// uint2..uint8 (8-bit and 4-bit packed layouts), FP8 E4M3, groups, clip, float32 and float16 input,
+// and rows that stress the contract (all zero, constant, tiny ranges with subnormal scales, huge
+// values, exact ties); non-finite input and range overflow reported with the row and column, as the
+// CPU does. Label gpu.
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "backends/cuda/check.h"
+#include "backends/cuda/device.h"
+#include "backends/cuda/quant/quantize_rows.h"
+#include "core/error.h"
+#include "quant/packing.h"
+#include "quant/scheme.h"
+
+namespace lowbit {
+namespace {
+
+template <typename T>
+T* dev_copy(const std::vector<T>& v) {
+  T* d = nullptr;
+  LOWBIT_CUDA_CHECK(cudaMalloc(&d, std::max<size_t>(v.size(), 1) * sizeof(T)));
+  LOWBIT_CUDA_CHECK(cudaMemcpy(d, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice));
+  return d;
+}
+template <typename T>
+std::vector<T> host_copy(const T* d, size_t n) {
+  std::vector<T> v(n);
+  LOWBIT_CUDA_CHECK(cudaMemcpy(v.data(), d, n * sizeof(T), cudaMemcpyDeviceToHost));
+  return v;
+}
+uint32_t bits_of(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+
+// Rows of several kinds, `cols` wide.
+std::vector<float> make_rows(int64_t rows, int64_t cols, std::mt19937& rng) {
+  std::vector<float> x(size_t(rows * cols));
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = x.data() + r * cols;
+    const int kind = int(r % 8);
+    for (int64_t c = 0; c < cols; ++c) {
+      float v = nd(rng);
+      switch (kind) {
+        case 0:
+          break;  // normal
+        case 1:
+          v = std::fabs(v) * 3.0f + 0.5f;
+          break;  // positive (asymmetric range)
+        case 2:
+          v = 0.0f;
+          break;  // all zero
+        case 3:
+          v = 1.25f;
+          break;  // constant
+        case 4:
+          v *= 0x1p-140f;
+          break;  // subnormal scales
+        case 5:
+          v *= 1e30f;
+          break;  // huge
+        case 6:
+          v = float(int(v * 4.0f)) * 0.5f;
+          break;  // many exact ties
+        default:
+          v = (c % 17 == 0) ? v * 50.0f : v;  // outliers (LayerNorm-like)
+      }
+      row[c] = v;
+    }
+  }
+  return x;
+}
+
+class CudaQuant : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (cuda::devices().empty()) GTEST_SKIP() << "no CUDA device";
+  }
+};
+
+void expect_matches_cpu(const QuantScheme& s, const std::vector<float>& x, int64_t rows,
+                        int64_t cols, bool half_input) {
+  std::vector<float> xin = x;
+  std::vector<__half> xh;
+  if (half_input) {
+    xh.resize(x.size());
+    for (size_t i = 0; i < x.size(); ++i) {
+      xh[i] = __float2half_rn(std::fmax(std::fmin(x[i], 60000.0f), -60000.0f));  // finite in half
+      xin[i] = __half2float(xh[i]);  // the CPU quantizes what the GPU reads
+    }
+  }
+  const int64_t groups = s.groups_per_row(cols, "x");
+  const int64_t rb = packed_row_bytes(s.layout(), cols);
+  std::vector<uint8_t> codes(size_t(rows * rb));
+  std::vector<float> scales(size_t(rows * groups)), zeros(size_t(rows * groups));
+  quantize_rows(s, xin.data(), rows, cols, codes.data(), scales.data(), zeros.data(), "x");
+
+  void* dx = half_input ? static_cast<void*>(dev_copy(xh)) : static_cast<void*>(dev_copy(x));
+  uint8_t* dcodes = dev_copy(std::vector<uint8_t>(codes.size(), 0xA5));
+  float* dscales = dev_copy(std::vector<float>(scales.size(), -7.0f));
+  float* dzeros = dev_copy(std::vector<float>(zeros.size(), -7.0f));
+  unsigned long long* dstatus = dev_copy(std::vector<unsigned long long>(1, 0));
+  cuda::QuantizeRowsParams p;
+  p.scheme = s;
+  p.in_type = half_input ? cuda::RowInput::F16 : cuda::RowInput::F32;
+  p.x = dx;
+  p.rows = rows;
+  p.cols = cols;
+  p.codes = dcodes;
+  p.scales = dscales;
+  p.zeros = s.symmetric ? nullptr : dzeros;
+  p.status = dstatus;
+  cuda::quantize_rows_cuda(p);
+  LOWBIT_CUDA_CHECK(cudaDeviceSynchronize());
+  const std::string what = s.str() + (half_input ? " f16" : " f32");
+  EXPECT_EQ(host_copy(dstatus, 1)[0], ~0ull) << what;
+  const auto gc = host_copy(dcodes, codes.size());
+  const auto gs = host_copy(dscales, scales.size());
+  const auto gz = host_copy(dzeros, zeros.size());
+  size_t bad = 0;
+  for (size_t i = 0; i < codes.size(); ++i)
+    if (gc[i] != codes[i] && bad++ == 0)
+      ADD_FAILURE() << what << ": code byte " << i << " (row " << int64_t(i) / rb << ") got "
+                    << int(gc[i]) << ", want " << int(codes[i]);
+  for (size_t i = 0; i < scales.size(); ++i) {
+    if (bits_of(gs[i]) != bits_of(scales[i]) && bad++ == 0)
+      ADD_FAILURE() << what << ": scale " << i << " got " << gs[i] << ", want " << scales[i];
+    if (!s.symmetric && bits_of(gz[i]) != bits_of(zeros[i]) && bad++ == 0)
+      ADD_FAILURE() << what << ": zero " << i << " got " << gz[i] << ", want " << zeros[i];
+  }
+  EXPECT_EQ(bad, 0u) << what;
+  cudaFree(dx);
+  cudaFree(dcodes);
+  cudaFree(dscales);
+  cudaFree(dzeros);
+  cudaFree(dstatus);
+}
+
+TEST_F(CudaQuant, BitExactWithCpuEveryScheme) {
+  std::mt19937 rng(42);
+  const int64_t rows = 67, cols = 768;
+  const std::vector<float> x = make_rows(rows, cols, rng);
+  for (const char* name :
+       {"int8", "uint8", "int4", "uint4", "int2", "uint3", "int6", "uint7", "fp8", "int4_g128",
+        "uint8_g64", "fp8_g256", "int8_c3.5", "uint4_c2", "fp8_c100"})
+    for (const bool half : {false, true})
+      expect_matches_cpu(QuantScheme::parse(name), x, rows, cols, half);
+}
+
+TEST_F(CudaQuant, BitExactOddSizes) {
+  std::mt19937 rng(7);
+  for (const int64_t cols : {2, 30, 130, 4098}) {
+    const std::vector<float> x = make_rows(9, cols, rng);
+    for (const char* name : {"int8", "uint4", "fp8"})
+      expect_matches_cpu(QuantScheme::parse(name), x, 9, cols, false);
+  }
+}
+
+TEST_F(CudaQuant, NonFiniteAndOverflowNameTheRow) {
+  const int64_t rows = 12, cols = 256;
+  std::vector<float> x(size_t(rows * cols), 0.5f);
+  x[size_t(9 * cols + 3)] = std::numeric_limits<float>::infinity();
+  x[size_t(5 * cols + 17)] = std::nanf("");
+  x[size_t(5 * cols + 200)] = std::numeric_limits<float>::infinity();
+  float* dx = dev_copy(x);
+  std::vector<uint8_t> zeros8(size_t(rows * cols));
+  uint8_t* dcodes = dev_copy(zeros8);
+  float* dscales = dev_copy(std::vector<float>(size_t(rows)));
+  float* dzeros = dev_copy(std::vector<float>(size_t(rows)));
+  unsigned long long* dstatus = dev_copy(std::vector<unsigned long long>(1, 0));
+  auto run = [&](const std::vector<float>& in, const QuantScheme& s) {
+    LOWBIT_CUDA_CHECK(cudaMemcpy(dx, in.data(), in.size() * 4, cudaMemcpyHostToDevice));
+    cuda::QuantizeRowsParams p;
+    p.scheme = s;
+    p.x = dx;
+    p.rows = rows;
+    p.cols = cols;
+    p.codes = dcodes;
+    p.scales = dscales;
+    p.zeros = dzeros;
+    p.status = dstatus;
+    cuda::quantize_rows_cuda(p);
+    LOWBIT_CUDA_CHECK(cudaDeviceSynchronize());
+    return host_copy(dstatus, 1)[0];
+  };
+  const QuantScheme u8 = QuantScheme::parse("uint8");
+  try {
+    cuda::check_quantize_status(run(x, u8), u8, "layer 3 q1 input");
+    ADD_FAILURE() << "no error for NaN / Inf";
+  } catch (const Error& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("layer 3 q1 input: row 5 has a non-finite value at column 17"),
+              std::string::npos)
+        << m;
+  }
+  // max - min overflows: +3e38 and -3e38 in one row.
+  std::vector<float> y(size_t(rows * cols), 1.0f);
+  y[size_t(4 * cols + 1)] = 3e38f;
+  y[size_t(4 * cols + 2)] = -3e38f;
+  try {
+    cuda::check_quantize_status(run(y, u8), u8, "x");
+    ADD_FAILURE() << "no error for a range overflow";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("row 4"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("overflows float32"), std::string::npos) << e.what();
+  }
+  // The same row is fine symmetric (max |x| does not overflow), and with a clip.
+  cuda::check_quantize_status(run(y, QuantScheme::parse("int8")), QuantScheme::parse("int8"), "x");
+  cuda::check_quantize_status(run(y, QuantScheme::parse("uint8_c10")),
+                              QuantScheme::parse("uint8_c10"), "x");
+  cudaFree(dx);
+  cudaFree(dcodes);
+  cudaFree(dscales);
+  cudaFree(dzeros);
+  cudaFree(dstatus);
+}
+
+TEST(CudaQuantRejects, BadParameters) {
+  alignas(16) static unsigned char fake[64];
+  cuda::QuantizeRowsParams p;
+  p.scheme = QuantScheme::parse("int4");
+  p.x = fake;
+  p.codes = fake;
+  p.scales = reinterpret_cast<float*>(fake);
+  p.status = reinterpret_cast<unsigned long long*>(fake);
+  p.rows = 4;
+  p.cols = 7;
+  EXPECT_NE(cuda::can_quantize_rows(p).find("even group length"), std::string::npos);
+  p.cols = 8;
+  EXPECT_EQ(cuda::can_quantize_rows(p), "");
+  p.scheme = QuantScheme::parse("uint8");
+  EXPECT_NE(cuda::can_quantize_rows(p).find("zeros when asymmetric"), std::string::npos);
+  p.scheme = QuantScheme::parse("int8_g3");
+  EXPECT_NE(cuda::can_quantize_rows(p).find("does not divide"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lowbit
