@@ -1,4 +1,5 @@
-// GPU row quantization (src/backends/cuda/quant/quantize_rows.h) against the CPU reference
+// GPU row quantization (src/backends/cuda/quant/quantize_rows.h) and the fused LayerNorm +
+// quantize producer (src/backends/cuda/encoder/layernorm_quantize.h) against the CPU reference
 // lowbit::quantize_rows, bit for bit: codes, scales and zero points, for int2..int8 and
 // uint2..uint8 (8-bit and 4-bit packed layouts), FP8 E4M3, groups, clip, float32 and float16 input,
 // and rows that stress the contract (all zero, constant, tiny ranges with subnormal scales, huge
@@ -15,8 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "backends/cpu/cpu_ops.h"
 #include "backends/cuda/check.h"
 #include "backends/cuda/device.h"
+#include "backends/cuda/encoder/layernorm_quantize.h"
 #include "backends/cuda/quant/quantize_rows.h"
 #include "core/error.h"
 #include "quant/packing.h"
@@ -227,6 +230,105 @@ TEST_F(CudaQuant, NonFiniteAndOverflowNameTheRow) {
   cudaFree(dstatus);
 }
 
+// LayerNorm(x + residual) with the quantized copy fused in: the float output within a budget of
+// cpu::add_layer_norm_f32 (the same double sums; the CPU may contract its last multiply-add), the
+// codes / scales / zeros bit-exact with lowbit::quantize_rows of the kernel's own float output, and
+// the F16 output equal to that float rounded to half.
+TEST_F(CudaQuant, LayerNormQuantizeFused) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  for (const int64_t n : {384, 768, 1024, 4096})
+    for (const char* scheme : {"uint8", "int8", "uint4", "fp8", "int8_c4"}) {
+      const int64_t rows = 37;
+      std::vector<__half> xh(size_t(rows * n)), rh(xh.size());
+      std::vector<float> xf(xh.size()), rf(xh.size()), gamma(static_cast<size_t>(n)),
+          beta(static_cast<size_t>(n));
+      for (size_t i = 0; i < xh.size(); ++i) {
+        xh[i] = __float2half_rn(nd(rng) * (i % 97 == 0 ? 20.0f : 1.0f) + 0.3f);
+        rh[i] = __float2half_rn(nd(rng));
+        xf[i] = __half2float(xh[i]);
+        rf[i] = __half2float(rh[i]);
+      }
+      for (int64_t j = 0; j < n; ++j) {
+        gamma[size_t(j)] = 1.0f + 0.1f * nd(rng);
+        beta[size_t(j)] = 0.1f * nd(rng);
+      }
+      std::vector<float> ref(xf.size());
+      cpu::add_layer_norm_f32(xf.data(), rf.data(), gamma.data(), beta.data(), ref.data(), rows, n,
+                              1e-12);
+      const QuantScheme s = QuantScheme::parse(scheme);
+      const int64_t rb = packed_row_bytes(s.layout(), n);
+      __half* dx = dev_copy(xh);
+      __half* dr = dev_copy(rh);
+      float* dg = dev_copy(gamma);
+      float* db = dev_copy(beta);
+      float* dout = dev_copy(std::vector<float>(xf.size(), -9.0f));
+      __half* douth = dev_copy(std::vector<__half>(xf.size(), __float2half_rn(-9.0f)));
+      uint8_t* dcodes = dev_copy(std::vector<uint8_t>(size_t(rows * rb), 0xA5));
+      float* dscales = dev_copy(std::vector<float>(size_t(rows), -7.0f));
+      float* dzeros = dev_copy(std::vector<float>(size_t(rows), -7.0f));
+      unsigned long long* dstatus = dev_copy(std::vector<unsigned long long>(1, 0));
+      cuda::LayerNormQuantParams p;
+      p.in_type = cuda::RowInput::F16;
+      p.x = dx;
+      p.residual = dr;
+      p.rows = rows;
+      p.n = n;
+      p.gamma = dg;
+      p.beta = db;
+      p.eps = 1e-12f;
+      p.out_type = cuda::RowInput::F32;
+      p.out = dout;
+      p.scheme = s;
+      p.codes = dcodes;
+      p.scales = dscales;
+      p.zeros = s.symmetric ? nullptr : dzeros;
+      p.status = dstatus;
+      cuda::layernorm_quantize_cuda(p);
+      p.out_type = cuda::RowInput::F16;
+      p.out = douth;
+      p.codes = nullptr;  // LayerNorm alone, F16 out
+      cuda::layernorm_quantize_cuda(p);
+      LOWBIT_CUDA_CHECK(cudaDeviceSynchronize());
+      const std::string what = "n=" + std::to_string(n) + " " + scheme;
+      EXPECT_EQ(host_copy(dstatus, 1)[0], ~0ull) << what;
+      const auto y = host_copy(dout, xf.size());
+      const auto yh = host_copy(douth, xf.size());
+      size_t bad = 0;
+      for (size_t i = 0; i < y.size(); ++i) {
+        const double tol =
+            4e-7 * (std::fabs(double(ref[i])) + std::fabs(double(beta[i % n]))) + 1e-7;
+        if (!(std::fabs(double(y[i]) - ref[i]) <= tol) && bad++ == 0)
+          ADD_FAILURE() << what << ": y[" << i << "] = " << y[i] << ", CPU " << ref[i];
+        if (bits_of(__half2float(yh[i])) != bits_of(__half2float(__float2half_rn(y[i]))) &&
+            bad++ == 0)
+          ADD_FAILURE() << what << ": f16 out[" << i << "] is not the float output rounded";
+      }
+      std::vector<uint8_t> codes(size_t(rows * rb));
+      std::vector<float> scales(static_cast<size_t>(rows)), zeros(static_cast<size_t>(rows));
+      quantize_rows(s, y.data(), rows, n, codes.data(), scales.data(), zeros.data(), "y");
+      const auto gc = host_copy(dcodes, codes.size());
+      const auto gs = host_copy(dscales, scales.size());
+      const auto gz = host_copy(dzeros, zeros.size());
+      for (size_t i = 0; i < codes.size(); ++i)
+        if (gc[i] != codes[i] && bad++ == 0)
+          ADD_FAILURE() << what << ": code byte " << i << " got " << int(gc[i]) << ", want "
+                        << int(codes[i]);
+      for (size_t i = 0; i < scales.size(); ++i)
+        if ((bits_of(gs[i]) != bits_of(scales[i]) ||
+             (!s.symmetric && bits_of(gz[i]) != bits_of(zeros[i]))) &&
+            bad++ == 0)
+          ADD_FAILURE() << what << ": scale/zero of row " << i << " differ";
+      EXPECT_EQ(bad, 0u) << what;
+      for (void* d : {static_cast<void*>(dx), static_cast<void*>(dr), static_cast<void*>(dg),
+                      static_cast<void*>(db), static_cast<void*>(dout), static_cast<void*>(douth),
+                      static_cast<void*>(dcodes), static_cast<void*>(dscales),
+                      static_cast<void*>(dzeros), static_cast<void*>(dstatus)})
+        cudaFree(d);
+      if (HasFailure()) return;
+    }
+}
+
 TEST(CudaQuantRejects, BadParameters) {
   alignas(16) static unsigned char fake[64];
   cuda::QuantizeRowsParams p;
@@ -244,6 +346,23 @@ TEST(CudaQuantRejects, BadParameters) {
   EXPECT_NE(cuda::can_quantize_rows(p).find("zeros when asymmetric"), std::string::npos);
   p.scheme = QuantScheme::parse("int8_g3");
   EXPECT_NE(cuda::can_quantize_rows(p).find("does not divide"), std::string::npos);
+
+  cuda::LayerNormQuantParams l;
+  l.x = fake;
+  l.gamma = l.beta = reinterpret_cast<float*>(fake);
+  l.out = fake;
+  l.rows = 2;
+  l.n = 4098;
+  EXPECT_NE(cuda::can_layernorm_quantize(l).find("at most 4096"), std::string::npos);
+  l.n = 767;
+  EXPECT_NE(cuda::can_layernorm_quantize(l).find("must be even"), std::string::npos);
+  l.n = 768;
+  EXPECT_EQ(cuda::can_layernorm_quantize(l), "");
+  l.codes = fake;
+  l.scales = reinterpret_cast<float*>(fake);
+  l.status = reinterpret_cast<unsigned long long*>(fake);
+  l.scheme = QuantScheme::parse("int8_g128");
+  EXPECT_NE(cuda::can_layernorm_quantize(l).find("token-wise"), std::string::npos);
 }
 
 }  // namespace

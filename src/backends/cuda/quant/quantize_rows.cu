@@ -5,6 +5,8 @@
 // and zeros are bit-exact with lowbit::quantize_rows. (Built without fast math: subnormals kept.)
 #include "backends/cuda/quant/quantize_rows.h"
 
+#include "backends/cuda/quant/quantize_rows.cuh"
+
 #include <cuda_fp16.h>
 
 #include <limits>
@@ -18,17 +20,9 @@ namespace lowbit::cuda {
 
 namespace {
 
-constexpr int kThreads = 128;
-constexpr float kE4M3Max = 448.0f;
+using quant::RowQuant;
 
-// Status word: (row << 32) | (kind << 31) | col, kind 0 = non-finite element at col, 1 = the
-// asymmetric range of the group starting at col overflows. The smallest word wins (atomicMin):
-// the first failing row, and in it a non-finite value before a range overflow, as the CPU
-// reports (cols < 2^30).
-__device__ __forceinline__ unsigned long long status_word(int64_t row, int64_t col, int kind) {
-  return (static_cast<unsigned long long>(row) << 32) |
-         (static_cast<unsigned long long>(kind) << 31) | static_cast<unsigned long long>(col);
-}
+constexpr int kThreads = 128;
 
 struct KParams {
   const void* x;
@@ -39,11 +33,7 @@ struct KParams {
   float* scales;
   float* zeros;
   unsigned long long* status;
-  int kind;  // 0 int symmetric, 1 int asymmetric, 2 fp8
-  int qmin, qmax;
-  bool nibbles;
-  bool has_clip;
-  float clip;
+  RowQuant q;
 };
 
 template <RowInput IN>
@@ -54,52 +44,11 @@ __device__ __forceinline__ float load_x(const KParams& p, int64_t r, int64_t c) 
     return __half2float(static_cast<const __half*>(p.x)[r * p.ldx + c]);
 }
 
-__device__ __forceinline__ float clip_to(const KParams& p, float v) {
-  return p.has_clip ? fminf(fmaxf(v, -p.clip), p.clip) : v;
-}
-
-// lowbit::e4m3_encode (src/quant/fp8.cc), the same bit operations on the device.
-__device__ __forceinline__ uint8_t e4m3_encode_dev(float v) {
-  const uint32_t bits = __float_as_uint(v);
-  const uint8_t sign = uint8_t((bits >> 24) & 0x80);
-  const uint32_t mag = bits & 0x7FFFFFFFu;
-  if (mag > 0x7F800000u) return 0x7F;
-  if (mag >= __float_as_uint(kE4M3Max)) return sign | 0x7E;
-  const float a = __uint_as_float(mag);
-  if (a < 0.015625f) return sign | uint8_t(rintf(__fmul_rn(a, 512.0f)));
-  const uint32_t rounded = (mag + 0x7FFFFu + ((mag >> 20) & 1u)) >> 20;
-  return sign | uint8_t(rounded - ((127u - 7u) << 3));
-}
-
-// Block-wide reduction of (a, b) with op; every thread gets the result.
-template <class Op>
-__device__ __forceinline__ void block_reduce2(float& a, float& b, Op op, float* sm) {
-  for (int o = 16; o > 0; o >>= 1) {
-    a = op(a, __shfl_xor_sync(0xFFFFFFFFu, a, o));
-    b = op(b, __shfl_xor_sync(0xFFFFFFFFu, b, o));
-  }
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  __syncthreads();  // sm may still be read by a previous reduction
-  if (lane == 0) {
-    sm[warp] = a;
-    sm[4 + warp] = b;
-  }
-  __syncthreads();
-  a = op(op(sm[0], sm[1]), op(sm[2], sm[3]));
-  b = op(op(sm[4], sm[5]), op(sm[6], sm[7]));
-}
-
-// The code of v as an integer-valued float (symmetric: qmin..qmax; asymmetric: 0..qmax).
-__device__ __forceinline__ int int_code(const KParams& p, float v, float scale, float zp) {
-  const float q = rintf(__fdiv_rn(clip_to(p, v), scale));
-  if (p.kind == 0) return int(fminf(fmaxf(q, float(p.qmin)), float(p.qmax)));
-  return int(fminf(fmaxf(__fadd_rn(q, zp), 0.0f), float(p.qmax)));
-}
-
 template <RowInput IN>
 __global__ void __launch_bounds__(kThreads)
     quantize_rows_kernel(const __grid_constant__ KParams p) {
-  __shared__ float sm[8];
+  using namespace quant;
+  __shared__ float sm[2 * kThreads / 32];
   __shared__ int bad;
   const int64_t r = blockIdx.x / p.groups, g = blockIdx.x % p.groups;
   const int64_t c0 = g * p.g_len, c1 = c0 + p.g_len;
@@ -107,62 +56,47 @@ __global__ void __launch_bounds__(kThreads)
   if (tid == 0) bad = 0;
   __syncthreads();
 
-  // Pass 1: non-finite check on the raw input, then the clipped range.
-  float mx = 0.0f, lo = INFINITY, hi = -INFINITY;
+  // Pass 1: non-finite check on the raw input, then the clipped range (min as -max(-x)).
+  float mx = 0.0f, nlo = -INFINITY, hi = -INFINITY;
   for (int64_t c = c0 + tid; c < c1; c += kThreads) {
     const float v = load_x<IN>(p, r, c);
     if (!isfinite(v)) {
       atomicMin(p.status, status_word(r, c, 0));
       bad = 1;
     }
-    const float cv = clip_to(p, v);
+    const float cv = clip_to(p.q, v);
     mx = fmaxf(mx, fabsf(cv));
-    lo = fminf(lo, cv);
+    nlo = fmaxf(nlo, -cv);
     hi = fmaxf(hi, cv);
   }
-  float scale, zp = 0.0f;
-  if (p.kind != 1) {
-    float unused = 0.0f;
-    block_reduce2(
-        mx, unused, [](float a, float b) { return fmaxf(a, b); }, sm);
-    if (bad) return;
-    scale = __fdiv_rn(mx, p.kind == 2 ? kE4M3Max : float(p.qmax));
-    if (scale == 0.0f) scale = 1.0f;
+  if (p.q.kind == 1) {
+    block_max2<kThreads>(nlo, hi, sm);
   } else {
-    float nlo = -lo;  // min via max of negations: one reduction operator
-    block_reduce2(
-        nlo, hi, [](float a, float b) { return fmaxf(a, b); }, sm);
-    if (bad) return;
-    lo = fminf(-nlo, 0.0f);
-    hi = fmaxf(hi, 0.0f);
-    const float range = __fsub_rn(hi, lo);
-    if (isinf(range)) {
-      if (tid == 0) atomicMin(p.status, status_word(r, c0, 1));
-      return;
-    }
-    scale = __fdiv_rn(range, float(p.qmax));
-    if (scale == 0.0f) scale = 1.0f;
-    zp = fminf(fmaxf(rintf(__fdiv_rn(-lo, scale)), 0.0f), float(p.qmax));
+    float unused = 0.0f;
+    block_max2<kThreads>(mx, unused, sm);
+  }
+  if (bad) return;
+  float scale, zp;
+  if (!group_scale(p.q, mx, -nlo, hi, &scale, &zp)) {
+    if (tid == 0) atomicMin(p.status, status_word(r, c0, 1));
+    return;
   }
   if (tid == 0) {
     p.scales[r * p.groups + g] = scale;
-    if (p.kind == 1) p.zeros[r * p.groups + g] = zp == 0.0f ? 0.0f : -__fmul_rn(zp, scale);
+    if (p.q.kind == 1) p.zeros[r * p.groups + g] = zero_of(zp, scale);
   }
 
-  // Pass 2: codes.
+  // Pass 2: codes, a pair of elements at a time (g_len and c0 are even; odd lengths do not
+  // reach here for 4-bit codes, and 8-bit rows of odd length take the tail alone).
   uint8_t* row = p.codes + r * p.row_bytes;
-  if (p.kind == 2) {
-    for (int64_t c = c0 + tid; c < c1; c += kThreads)
-      row[c] = e4m3_encode_dev(__fdiv_rn(clip_to(p, load_x<IN>(p, r, c)), scale));
-  } else if (!p.nibbles) {
-    for (int64_t c = c0 + tid; c < c1; c += kThreads)
-      row[c] = uint8_t(int_code(p, load_x<IN>(p, r, c), scale, zp));
-  } else {
-    // Two codes a byte, the lower k in the low nibble (g_len is even).
-    for (int64_t c = c0 + 2 * tid; c < c1; c += 2 * kThreads) {
-      const int q0 = int_code(p, load_x<IN>(p, r, c), scale, zp);
-      const int q1 = int_code(p, load_x<IN>(p, r, c + 1), scale, zp);
-      row[c >> 1] = uint8_t((q0 & 0xF) | ((q1 & 0xF) << 4));
+  for (int64_t c = c0 + 2 * tid; c < c1; c += 2 * kThreads) {
+    const float v0 = load_x<IN>(p, r, c);
+    if (c + 1 < c1) {
+      store_pair(p.q, row, c, v0, load_x<IN>(p, r, c + 1), scale, zp);
+    } else if (p.q.kind == 2) {
+      row[c] = e4m3_encode_dev(__fdiv_rn(clip_to(p.q, v0), scale));
+    } else {
+      row[c] = uint8_t(int_code(p.q, v0, scale, zp));
     }
   }
 }
@@ -180,6 +114,17 @@ std::string name_of(const QuantScheme& s) {
 }
 
 }  // namespace
+
+quant::RowQuant row_quant_of(const QuantScheme& s) {
+  quant::RowQuant q{};
+  q.kind = s.kind == QuantKind::Fp8E4M3 ? 2 : s.symmetric ? 0 : 1;
+  q.qmin = s.qmin();
+  q.qmax = s.qmax();
+  q.nibbles = nibbles_of(s);
+  q.has_clip = s.clip.has_value();
+  q.clip = s.clip.value_or(0.0f);
+  return q;
+}
 
 std::string can_quantize_rows(const QuantizeRowsParams& p) {
   std::ostringstream e;
@@ -230,12 +175,7 @@ void quantize_rows_cuda(const QuantizeRowsParams& p) {
   k.scales = p.scales;
   k.zeros = p.zeros;
   k.status = p.status;
-  k.kind = s.kind == QuantKind::Fp8E4M3 ? 2 : s.symmetric ? 0 : 1;
-  k.qmin = s.qmin();
-  k.qmax = s.qmax();
-  k.nibbles = nibbles_of(s);
-  k.has_clip = s.clip.has_value();
-  k.clip = s.clip.value_or(0.0f);
+  k.q = row_quant_of(s);
   const int64_t blocks = p.rows * k.groups;
   if (blocks > std::numeric_limits<int>::max()) fail("quantize_rows_cuda: too many groups");
   if (p.in_type == RowInput::F32)

@@ -30,6 +30,12 @@ struct QuantizeRowsParams {
   cudaStream_t stream = nullptr;
 };
 
+namespace quant {
+struct RowQuant;
+}
+// The scheme as the kernels see it (quantize_rows.cuh).
+quant::RowQuant row_quant_of(const QuantScheme& s);
+
 // "" when supported, else a message naming the field.
 std::string can_quantize_rows(const QuantizeRowsParams& p);
 // Launches (asynchronous). Throws on unsupported parameters and CUDA errors.

@@ -1,0 +1,235 @@
+// LayerNorm (+ residual) with the token-wise quantization of its output fused in
+// (layernorm_quantize.h). One CTA of 256 threads per row; each thread holds pairs of elements
+// (columns 2·tid + 512·i, + 1) in registers through the three reductions (sum, variance, range),
+// so the row is read once and written once (plus its codes).
+#include "backends/cuda/encoder/layernorm_quantize.h"
+
+#include <cuda_fp16.h>
+
+#include <sstream>
+
+#include "backends/cuda/check.h"
+#include "backends/cuda/device.h"
+#include "backends/cuda/quant/quantize_rows.cuh"
+#include "core/error.h"
+
+namespace lowbit::cuda {
+
+namespace {
+
+using quant::RowQuant;
+
+constexpr int kThreads = 256;
+constexpr int kMaxPairs = 8;  // n <= 2 · 256 · 8 = 4096
+
+struct KParams {
+  const void* x;
+  const void* residual;
+  int64_t n;
+  const float* gamma;
+  const float* beta;
+  double eps;
+  void* out;
+  bool quantize;
+  uint8_t* codes;
+  int64_t row_bytes;
+  float* scales;
+  float* zeros;
+  unsigned long long* status;
+  RowQuant q;
+};
+
+template <RowInput T>
+__device__ __forceinline__ float2 load2(const void* base, int64_t i) {
+  if constexpr (T == RowInput::F32)
+    return reinterpret_cast<const float2*>(base)[i / 2];
+  else
+    return __half22float2(reinterpret_cast<const __half2*>(base)[i / 2]);
+}
+
+__device__ __forceinline__ double block_sum(double v, double* sm) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xFFFFFFFFu, v, o);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  __syncthreads();
+  if (lane == 0) sm[warp] = v;
+  __syncthreads();
+  double s = 0;
+#pragma unroll
+  for (int w = 0; w < kThreads / 32; ++w) s += sm[w];
+  return s;
+}
+
+template <RowInput IN, RowInput OUT>
+__global__ void __launch_bounds__(kThreads)
+    layernorm_quantize_kernel(const __grid_constant__ KParams p) {
+  using namespace quant;
+  __shared__ double smd[kThreads / 32];
+  __shared__ float smf[2 * kThreads / 32];
+  __shared__ int bad;
+  const int64_t r = blockIdx.x;
+  const int tid = int(threadIdx.x);
+  const int64_t base = r * p.n;
+  if (tid == 0) bad = 0;
+
+  float2 v[kMaxPairs];
+  double sum = 0;
+#pragma unroll
+  for (int i = 0; i < kMaxPairs; ++i) {
+    const int64_t c = 2 * tid + 2 * kThreads * i;
+    v[i] = make_float2(0.0f, 0.0f);
+    if (c < p.n) {
+      v[i] = load2<IN>(p.x, base + c);
+      if (p.residual) {
+        const float2 b = load2<IN>(p.residual, base + c);
+        v[i].x = __fadd_rn(v[i].x, b.x);
+        v[i].y = __fadd_rn(v[i].y, b.y);
+      }
+      sum += double(v[i].x) + double(v[i].y);
+    }
+  }
+  const double mean = block_sum(sum, smd) / double(p.n);
+  double var = 0;
+#pragma unroll
+  for (int i = 0; i < kMaxPairs; ++i) {
+    const int64_t c = 2 * tid + 2 * kThreads * i;
+    if (c < p.n) {
+      const double d0 = double(v[i].x) - mean, d1 = double(v[i].y) - mean;
+      var += d0 * d0 + d1 * d1;
+    }
+  }
+  const double inv = 1.0 / sqrt(block_sum(var, smd) / double(p.n) + p.eps);
+
+  float mx = 0.0f, nlo = -INFINITY, hi = -INFINITY;
+#pragma unroll
+  for (int i = 0; i < kMaxPairs; ++i) {
+    const int64_t c = 2 * tid + 2 * kThreads * i;
+    if (c >= p.n) continue;
+    const float2 gm = *reinterpret_cast<const float2*>(p.gamma + c);
+    const float2 bt = *reinterpret_cast<const float2*>(p.beta + c);
+    float2 y;
+    y.x = __fadd_rn(__fmul_rn(float((double(v[i].x) - mean) * inv), gm.x), bt.x);
+    y.y = __fadd_rn(__fmul_rn(float((double(v[i].y) - mean) * inv), gm.y), bt.y);
+    v[i] = y;
+    if (p.out) {
+      if constexpr (OUT == RowInput::F32)
+        reinterpret_cast<float2*>(p.out)[(base + c) / 2] = y;
+      else
+        reinterpret_cast<__half2*>(p.out)[(base + c) / 2] = __floats2half2_rn(y.x, y.y);
+    }
+    if (!isfinite(y.x) || !isfinite(y.y)) {
+      atomicMin(p.status, status_word(r, isfinite(y.x) ? c + 1 : c, 0));
+      bad = 1;
+    }
+    const float c0 = clip_to(p.q, y.x), c1 = clip_to(p.q, y.y);
+    mx = fmaxf(mx, fmaxf(fabsf(c0), fabsf(c1)));
+    nlo = fmaxf(nlo, fmaxf(-c0, -c1));
+    hi = fmaxf(hi, fmaxf(c0, c1));
+  }
+  if (!p.quantize) return;
+  if (p.q.kind == 1) {
+    block_max2<kThreads>(nlo, hi, smf);
+  } else {
+    float unused = 0.0f;
+    block_max2<kThreads>(mx, unused, smf);
+  }
+  if (bad) return;
+  float scale, zp;
+  if (!group_scale(p.q, mx, -nlo, hi, &scale, &zp)) {
+    if (tid == 0) atomicMin(p.status, status_word(r, 0, 1));
+    return;
+  }
+  if (tid == 0) {
+    p.scales[r] = scale;
+    if (p.q.kind == 1) p.zeros[r] = zero_of(zp, scale);
+  }
+  uint8_t* row = p.codes + r * p.row_bytes;
+#pragma unroll
+  for (int i = 0; i < kMaxPairs; ++i) {
+    const int64_t c = 2 * tid + 2 * kThreads * i;
+    if (c < p.n) store_pair(p.q, row, c, v[i].x, v[i].y, scale, zp);
+  }
+}
+
+}  // namespace
+
+std::string can_layernorm_quantize(const LayerNormQuantParams& p) {
+  std::ostringstream e;
+  if (p.rows < 0 || p.n <= 0 || p.n % 2 != 0 || p.n > 2 * kThreads * kMaxPairs) {
+    e << "layernorm_quantize: n=" << p.n << " must be even and at most "
+      << 2 * kThreads * kMaxPairs;
+    return e.str();
+  }
+  if (p.rows > (int64_t(1) << 31) - 1) {
+    e << "layernorm_quantize: too many rows (" << p.rows << ")";
+    return e.str();
+  }
+  if (!p.x || !p.gamma || !p.beta) {
+    e << "layernorm_quantize: x, gamma and beta must be set";
+    return e.str();
+  }
+  if (!(p.eps >= 0.0f)) {
+    e << "layernorm_quantize: eps must be >= 0";
+    return e.str();
+  }
+  if (p.codes) {
+    const QuantScheme& s = p.scheme;
+    if (s.group_size != 0 && s.group_size != p.n) {
+      e << "layernorm_quantize: activations are quantized token-wise (one group per row)";
+      return e.str();
+    }
+    QuantizeRowsParams q;
+    q.scheme = s;
+    q.x = p.x;
+    q.rows = p.rows;
+    q.cols = p.n;
+    q.codes = p.codes;
+    q.scales = p.scales;
+    q.zeros = p.zeros;
+    q.status = p.status;
+    if (std::string m = can_quantize_rows(q); !m.empty()) return m;
+  } else if (!p.out) {
+    e << "layernorm_quantize: neither out nor codes is set";
+    return e.str();
+  }
+  return "";
+}
+
+void layernorm_quantize_cuda(const LayerNormQuantParams& p) {
+  if (std::string m = can_layernorm_quantize(p); !m.empty()) fail(m);
+  KParams k{};
+  k.x = p.x;
+  k.residual = p.residual;
+  k.n = p.n;
+  k.gamma = p.gamma;
+  k.beta = p.beta;
+  k.eps = double(p.eps);
+  k.out = p.out;
+  k.quantize = p.codes != nullptr;
+  if (k.quantize) {
+    LOWBIT_CUDA_CHECK(cudaMemsetAsync(p.status, 0xFF, sizeof(unsigned long long), p.stream));
+    k.q = row_quant_of(p.scheme);
+    k.codes = p.codes;
+    k.row_bytes = k.q.nibbles ? p.n / 2 : p.n;
+    k.scales = p.scales;
+    k.zeros = p.zeros;
+    k.status = p.status;
+  } else {
+    k.q = row_quant_of(QuantScheme::int_sym(8));
+  }
+  if (p.rows == 0) return;
+  const dim3 grid(unsigned(p.rows));
+#define LOWBIT_LN_LAUNCH(IN, OUT) \
+  layernorm_quantize_kernel<IN, OUT><<<grid, kThreads, 0, p.stream>>>(k)
+  if (p.in_type == RowInput::F32 && p.out_type == RowInput::F32)
+    LOWBIT_LN_LAUNCH(RowInput::F32, RowInput::F32);
+  else if (p.in_type == RowInput::F32)
+    LOWBIT_LN_LAUNCH(RowInput::F32, RowInput::F16);
+  else if (p.out_type == RowInput::F32)
+    LOWBIT_LN_LAUNCH(RowInput::F16, RowInput::F32);
+  else
+    LOWBIT_LN_LAUNCH(RowInput::F16, RowInput::F16);
+#undef LOWBIT_LN_LAUNCH
+  LOWBIT_CUDA_LAUNCHED("layernorm_quantize_kernel");
+}
+
+}  // namespace lowbit::cuda

@@ -1,0 +1,125 @@
+// Device code of the quantization contract (docs/quantization.md), shared by the row quantizer
+// (quantize_rows.cu) and the producer kernels that quantize their own outputs (LayerNorm,
+// bias + GELU). Every step is the contract's float32 operation with round-to-nearest-even
+// (__fdiv_rn, __fsub_rn, __fmul_rn, __fadd_rn, rintf) in the CPU reference's order, so results
+// are bit-exact with lowbit::quantize_rows. Build without fast math (subnormals are kept).
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace lowbit::cuda::quant {
+
+constexpr float kE4M3Max = 448.0f;
+
+// A scheme as the kernels see it (quantize_rows.cu: row_quant_of).
+struct RowQuant {
+  int kind;  // 0 int symmetric, 1 int asymmetric, 2 fp8
+  int qmin, qmax;
+  bool nibbles;  // 4-bit packed codes, the lower k in the low nibble
+  bool has_clip;
+  float clip;
+};
+
+// Status word: (row << 32) | (kind << 31) | col, kind 0 = non-finite element at col, 1 = the
+// asymmetric range of the group starting at col overflows. The smallest word wins (atomicMin):
+// the first failing row, and in it a non-finite value before a range overflow, as the CPU
+// reports (cols < 2^30).
+__device__ __forceinline__ unsigned long long status_word(int64_t row, int64_t col, int kind) {
+  return (static_cast<unsigned long long>(row) << 32) |
+         (static_cast<unsigned long long>(kind) << 31) | static_cast<unsigned long long>(col);
+}
+
+__device__ __forceinline__ float clip_to(const RowQuant& q, float v) {
+  return q.has_clip ? fminf(fmaxf(v, -q.clip), q.clip) : v;
+}
+
+// lowbit::e4m3_encode (src/quant/fp8.cc), the same bit operations on the device.
+__device__ __forceinline__ uint8_t e4m3_encode_dev(float v) {
+  const uint32_t bits = __float_as_uint(v);
+  const uint8_t sign = uint8_t((bits >> 24) & 0x80);
+  const uint32_t mag = bits & 0x7FFFFFFFu;
+  if (mag > 0x7F800000u) return 0x7F;
+  if (mag >= __float_as_uint(kE4M3Max)) return sign | 0x7E;
+  const float a = __uint_as_float(mag);
+  if (a < 0.015625f) return sign | uint8_t(rintf(__fmul_rn(a, 512.0f)));
+  const uint32_t rounded = (mag + 0x7FFFFu + ((mag >> 20) & 1u)) >> 20;
+  return sign | uint8_t(rounded - ((127u - 7u) << 3));
+}
+
+// Block-wide max of (a, b) over THREADS threads (a multiple of 32, at most 1024); every thread
+// gets the result. sm: 2 * THREADS / 32 floats.
+template <int THREADS>
+__device__ __forceinline__ void block_max2(float& a, float& b, float* sm) {
+  constexpr int W = THREADS / 32;
+  for (int o = 16; o > 0; o >>= 1) {
+    a = fmaxf(a, __shfl_xor_sync(0xFFFFFFFFu, a, o));
+    b = fmaxf(b, __shfl_xor_sync(0xFFFFFFFFu, b, o));
+  }
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  __syncthreads();  // sm may still be read by a previous reduction
+  if (lane == 0) {
+    sm[warp] = a;
+    sm[W + warp] = b;
+  }
+  __syncthreads();
+  a = sm[0];
+  b = sm[W];
+#pragma unroll
+  for (int w = 1; w < W; ++w) {
+    a = fmaxf(a, sm[w]);
+    b = fmaxf(b, sm[W + w]);
+  }
+}
+
+// Scale (and zero point) of a group from its reduced range: mx = max |clipped x|; lo, hi =
+// min / max of the clipped x. Returns false when the asymmetric range overflows float32.
+__device__ __forceinline__ bool group_scale(const RowQuant& q, float mx, float lo, float hi,
+                                            float* scale, float* zp) {
+  *zp = 0.0f;
+  if (q.kind != 1) {
+    float s = __fdiv_rn(mx, q.kind == 2 ? kE4M3Max : float(q.qmax));
+    *scale = s == 0.0f ? 1.0f : s;
+    return true;
+  }
+  lo = fminf(lo, 0.0f);
+  hi = fmaxf(hi, 0.0f);
+  const float range = __fsub_rn(hi, lo);
+  if (isinf(range)) return false;
+  float s = __fdiv_rn(range, float(q.qmax));
+  if (s == 0.0f) s = 1.0f;
+  *scale = s;
+  *zp = fminf(fmaxf(rintf(__fdiv_rn(-lo, s)), 0.0f), float(q.qmax));
+  return true;
+}
+
+// zero = -(zp · scale), +0.0 when zp = 0.
+__device__ __forceinline__ float zero_of(float zp, float scale) {
+  return zp == 0.0f ? 0.0f : -__fmul_rn(zp, scale);
+}
+
+// The integer code of v (symmetric: qmin..qmax; asymmetric: 0..qmax).
+__device__ __forceinline__ int int_code(const RowQuant& q, float v, float scale, float zp) {
+  const float c = rintf(__fdiv_rn(clip_to(q, v), scale));
+  if (q.kind == 0) return int(fminf(fmaxf(c, float(q.qmin)), float(q.qmax)));
+  return int(fminf(fmaxf(__fadd_rn(c, zp), 0.0f), float(q.qmax)));
+}
+
+// The byte(s) for the pair of elements (v0, v1) at even column c: one byte per element, or one
+// byte of two nibbles. FP8: e4m3 of v / scale.
+__device__ __forceinline__ void store_pair(const RowQuant& q, uint8_t* row, int64_t c, float v0,
+                                           float v1, float scale, float zp) {
+  if (q.kind == 2) {
+    row[c] = e4m3_encode_dev(__fdiv_rn(clip_to(q, v0), scale));
+    row[c + 1] = e4m3_encode_dev(__fdiv_rn(clip_to(q, v1), scale));
+  } else if (q.nibbles) {
+    row[c >> 1] =
+        uint8_t((int_code(q, v0, scale, zp) & 0xF) | ((int_code(q, v1, scale, zp) & 0xF) << 4));
+  } else {
+    row[c] = uint8_t(int_code(q, v0, scale, zp));
+    row[c + 1] = uint8_t(int_code(q, v1, scale, zp));
+  }
+}
+
+}  // namespace lowbit::cuda::quant
