@@ -329,6 +329,83 @@ TEST_F(CudaQuant, LayerNormQuantizeFused) {
     }
 }
 
+// The bias + GELU pre-op fused into the quantizer: the values within a budget of
+// cpu::bias_act_f32 (CUDA's erff is not the CPU's erf: 1e-6 of the pre-activation, as in the GEMM
+// tests), the codes bit-exact with
+// lowbit::quantize_rows of the kernel's own values (written to out_f32).
+TEST_F(CudaQuant, BiasGeluQuantizeFused) {
+  std::mt19937 rng(13);
+  std::normal_distribution<float> nd(0.0f, 1.5f);
+  const int64_t rows = 29, n = 3072;
+  std::vector<__half> xh(size_t(rows * n));
+  std::vector<float> xf(xh.size()), bias(static_cast<size_t>(n));
+  for (size_t i = 0; i < xh.size(); ++i) {
+    xh[i] = __float2half_rn(nd(rng));
+    xf[i] = __half2float(xh[i]);
+  }
+  for (auto& b : bias) b = 0.2f * nd(rng);
+  std::vector<float> ref = xf;
+  cpu::bias_act_f32(ref.data(), bias.data(), rows, n, cpu::Epilogue::GeluErf);
+  for (const char* scheme : {"uint8", "int8", "uint4", "fp8"}) {
+    const QuantScheme s = QuantScheme::parse(scheme);
+    const int64_t rb = packed_row_bytes(s.layout(), n);
+    __half* dx = dev_copy(xh);
+    float* dbias = dev_copy(bias);
+    float* dout = dev_copy(std::vector<float>(xf.size(), -9.0f));
+    uint8_t* dcodes = dev_copy(std::vector<uint8_t>(size_t(rows * rb), 0xA5));
+    float* dscales = dev_copy(std::vector<float>(static_cast<size_t>(rows), -7.0f));
+    float* dzeros = dev_copy(std::vector<float>(static_cast<size_t>(rows), -7.0f));
+    unsigned long long* dstatus = dev_copy(std::vector<unsigned long long>(1, 0));
+    cuda::QuantizeRowsParams p;
+    p.scheme = s;
+    p.in_type = cuda::RowInput::F16;
+    p.x = dx;
+    p.rows = rows;
+    p.cols = n;
+    p.codes = dcodes;
+    p.scales = dscales;
+    p.zeros = s.symmetric ? nullptr : dzeros;
+    p.status = dstatus;
+    p.bias = dbias;
+    p.gelu = true;
+    p.out_f32 = dout;
+    cuda::quantize_rows_cuda(p);
+    LOWBIT_CUDA_CHECK(cudaDeviceSynchronize());
+    EXPECT_EQ(host_copy(dstatus, 1)[0], ~0ull) << scheme;
+    const auto y = host_copy(dout, xf.size());
+    size_t bad = 0;
+    for (size_t i = 0; i < y.size(); ++i) {
+      // erf's absolute error (a few ulp of 1) times 0.5·|v|: relative to the pre-activation v,
+      // since 1 + erf(v/√2) cancels in the negative tail.
+      const double pre = double(xf[i]) + bias[i % size_t(n)];
+      const double tol = 1e-6 * std::fabs(pre) + 1e-7;
+      if (!(std::fabs(double(y[i]) - ref[i]) <= tol) && bad++ == 0)
+        ADD_FAILURE() << scheme << ": gelu[" << i << "] = " << y[i] << ", CPU " << ref[i]
+                      << " (budget " << tol << ")";
+    }
+    std::vector<uint8_t> codes(size_t(rows * rb));
+    std::vector<float> scales(static_cast<size_t>(rows)), zeros(static_cast<size_t>(rows));
+    quantize_rows(s, y.data(), rows, n, codes.data(), scales.data(), zeros.data(), "y");
+    const auto gc = host_copy(dcodes, codes.size());
+    const auto gs = host_copy(dscales, scales.size());
+    const auto gz = host_copy(dzeros, zeros.size());
+    for (size_t i = 0; i < codes.size(); ++i)
+      if (gc[i] != codes[i] && bad++ == 0)
+        ADD_FAILURE() << scheme << ": code byte " << i << " got " << int(gc[i]) << ", want "
+                      << int(codes[i]);
+    for (size_t i = 0; i < scales.size(); ++i)
+      if ((bits_of(gs[i]) != bits_of(scales[i]) ||
+           (!s.symmetric && bits_of(gz[i]) != bits_of(zeros[i]))) &&
+          bad++ == 0)
+        ADD_FAILURE() << scheme << ": scale/zero of row " << i << " differ";
+    EXPECT_EQ(bad, 0u) << scheme;
+    for (void* d : {static_cast<void*>(dx), static_cast<void*>(dbias), static_cast<void*>(dout),
+                    static_cast<void*>(dcodes), static_cast<void*>(dscales),
+                    static_cast<void*>(dzeros), static_cast<void*>(dstatus)})
+      cudaFree(d);
+  }
+}
+
 TEST(CudaQuantRejects, BadParameters) {
   alignas(16) static unsigned char fake[64];
   cuda::QuantizeRowsParams p;

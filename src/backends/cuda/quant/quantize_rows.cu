@@ -14,6 +14,7 @@
 
 #include "backends/cuda/check.h"
 #include "backends/cuda/device.h"
+#include "backends/cuda/gemm/gemm_epilogue.cuh"
 #include "core/error.h"
 
 namespace lowbit::cuda {
@@ -34,14 +35,22 @@ struct KParams {
   float* zeros;
   unsigned long long* status;
   RowQuant q;
+  const float* bias;
+  bool gelu;
+  float* out_f32;
 };
 
+// Element (r, c) after the optional pre-op (x + bias, then GELU).
 template <RowInput IN>
 __device__ __forceinline__ float load_x(const KParams& p, int64_t r, int64_t c) {
+  float v;
   if constexpr (IN == RowInput::F32)
-    return static_cast<const float*>(p.x)[r * p.ldx + c];
+    v = static_cast<const float*>(p.x)[r * p.ldx + c];
   else
-    return __half2float(static_cast<const __half*>(p.x)[r * p.ldx + c]);
+    v = __half2float(static_cast<const __half*>(p.x)[r * p.ldx + c]);
+  if (p.bias) v = __fadd_rn(v, p.bias[c]);
+  if (p.gelu) v = gemm::gelu_erf(v);
+  return v;
 }
 
 template <RowInput IN>
@@ -60,6 +69,7 @@ __global__ void __launch_bounds__(kThreads)
   float mx = 0.0f, nlo = -INFINITY, hi = -INFINITY;
   for (int64_t c = c0 + tid; c < c1; c += kThreads) {
     const float v = load_x<IN>(p, r, c);
+    if (p.out_f32) p.out_f32[r * p.cols + c] = v;
     if (!isfinite(v)) {
       atomicMin(p.status, status_word(r, c, 0));
       bad = 1;
@@ -176,6 +186,9 @@ void quantize_rows_cuda(const QuantizeRowsParams& p) {
   k.zeros = p.zeros;
   k.status = p.status;
   k.q = row_quant_of(s);
+  k.bias = p.bias;
+  k.gelu = p.gelu;
+  k.out_f32 = p.out_f32;
   const int64_t blocks = p.rows * k.groups;
   if (blocks > std::numeric_limits<int>::max()) fail("quantize_rows_cuda: too many groups");
   if (p.in_type == RowInput::F32)

@@ -27,6 +27,12 @@ struct QuantizeRowsParams {
   // First failure (non-finite input, asymmetric range overflow), or all ones when none: set to
   // all ones by the caller before the launch (quantize_rows_cuda does it on `stream`).
   unsigned long long* status = nullptr;  // device, one word
+  // Optional pre-op, fused (the bias + GELU between the FFN GEMMs): each element becomes
+  // x + bias[c] (one float32 add), then GELU (erf) when `gelu`; that value is quantized, and
+  // written to out_f32 [rows, cols] when set.
+  const float* bias = nullptr;
+  bool gelu = false;
+  float* out_f32 = nullptr;
   cudaStream_t stream = nullptr;
 };
 
