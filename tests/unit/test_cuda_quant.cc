@@ -47,6 +47,31 @@ uint32_t bits_of(float f) {
   return u;
 }
 
+// Mismatches between the GPU's quantized copy (device codes / scales / zeros) and
+// lowbit::quantize_rows of y (the kernel's own float values), reported once.
+size_t count_quant_mismatches(const QuantScheme& s, const std::vector<float>& y, int64_t rows,
+                              int64_t n, const uint8_t* dcodes, const float* dscales,
+                              const float* dzeros, const std::string& what) {
+  const int64_t rb = packed_row_bytes(s.layout(), n);
+  std::vector<uint8_t> codes(size_t(rows * rb));
+  std::vector<float> scales(static_cast<size_t>(rows)), zeros(static_cast<size_t>(rows));
+  quantize_rows(s, y.data(), rows, n, codes.data(), scales.data(), zeros.data(), "y");
+  const auto gc = host_copy(dcodes, codes.size());
+  const auto gs = host_copy(dscales, scales.size());
+  const auto gz = host_copy(dzeros, zeros.size());
+  size_t bad = 0;
+  for (size_t i = 0; i < codes.size(); ++i)
+    if (gc[i] != codes[i] && bad++ == 0)
+      ADD_FAILURE() << what << ": code byte " << i << " got " << int(gc[i]) << ", want "
+                    << int(codes[i]);
+  for (size_t i = 0; i < scales.size(); ++i)
+    if ((bits_of(gs[i]) != bits_of(scales[i]) ||
+         (!s.symmetric && bits_of(gz[i]) != bits_of(zeros[i]))) &&
+        bad++ == 0)
+      ADD_FAILURE() << what << ": scale/zero of row " << i << " differ";
+  return bad;
+}
+
 // Rows of several kinds, `cols` wide.
 std::vector<float> make_rows(int64_t rows, int64_t cols, std::mt19937& rng) {
   std::vector<float> x(size_t(rows * cols));
@@ -304,21 +329,7 @@ TEST_F(CudaQuant, LayerNormQuantizeFused) {
             bad++ == 0)
           ADD_FAILURE() << what << ": f16 out[" << i << "] is not the float output rounded";
       }
-      std::vector<uint8_t> codes(size_t(rows * rb));
-      std::vector<float> scales(static_cast<size_t>(rows)), zeros(static_cast<size_t>(rows));
-      quantize_rows(s, y.data(), rows, n, codes.data(), scales.data(), zeros.data(), "y");
-      const auto gc = host_copy(dcodes, codes.size());
-      const auto gs = host_copy(dscales, scales.size());
-      const auto gz = host_copy(dzeros, zeros.size());
-      for (size_t i = 0; i < codes.size(); ++i)
-        if (gc[i] != codes[i] && bad++ == 0)
-          ADD_FAILURE() << what << ": code byte " << i << " got " << int(gc[i]) << ", want "
-                        << int(codes[i]);
-      for (size_t i = 0; i < scales.size(); ++i)
-        if ((bits_of(gs[i]) != bits_of(scales[i]) ||
-             (!s.symmetric && bits_of(gz[i]) != bits_of(zeros[i]))) &&
-            bad++ == 0)
-          ADD_FAILURE() << what << ": scale/zero of row " << i << " differ";
+      bad += count_quant_mismatches(s, y, rows, n, dcodes, dscales, dzeros, what);
       EXPECT_EQ(bad, 0u) << what;
       for (void* d : {static_cast<void*>(dx), static_cast<void*>(dr), static_cast<void*>(dg),
                       static_cast<void*>(db), static_cast<void*>(dout), static_cast<void*>(douth),
@@ -383,21 +394,7 @@ TEST_F(CudaQuant, BiasGeluQuantizeFused) {
         ADD_FAILURE() << scheme << ": gelu[" << i << "] = " << y[i] << ", CPU " << ref[i]
                       << " (budget " << tol << ")";
     }
-    std::vector<uint8_t> codes(size_t(rows * rb));
-    std::vector<float> scales(static_cast<size_t>(rows)), zeros(static_cast<size_t>(rows));
-    quantize_rows(s, y.data(), rows, n, codes.data(), scales.data(), zeros.data(), "y");
-    const auto gc = host_copy(dcodes, codes.size());
-    const auto gs = host_copy(dscales, scales.size());
-    const auto gz = host_copy(dzeros, zeros.size());
-    for (size_t i = 0; i < codes.size(); ++i)
-      if (gc[i] != codes[i] && bad++ == 0)
-        ADD_FAILURE() << scheme << ": code byte " << i << " got " << int(gc[i]) << ", want "
-                      << int(codes[i]);
-    for (size_t i = 0; i < scales.size(); ++i)
-      if ((bits_of(gs[i]) != bits_of(scales[i]) ||
-           (!s.symmetric && bits_of(gz[i]) != bits_of(zeros[i]))) &&
-          bad++ == 0)
-        ADD_FAILURE() << scheme << ": scale/zero of row " << i << " differ";
+    bad += count_quant_mismatches(s, y, rows, n, dcodes, dscales, dzeros, scheme);
     EXPECT_EQ(bad, 0u) << scheme;
     for (void* d : {static_cast<void*>(dx), static_cast<void*>(dbias), static_cast<void*>(dout),
                     static_cast<void*>(dcodes), static_cast<void*>(dscales),

@@ -126,22 +126,10 @@ __global__ void __launch_bounds__(kThreads)
     hi = fmaxf(hi, fmaxf(c0, c1));
   }
   if (!p.quantize) return;
-  if (p.q.kind == 1) {
-    block_max2<kThreads>(nlo, hi, smf);
-  } else {
-    float unused = 0.0f;
-    block_max2<kThreads>(mx, unused, smf);
-  }
-  if (bad) return;
   float scale, zp;
-  if (!group_scale(p.q, mx, -nlo, hi, &scale, &zp)) {
-    if (tid == 0) atomicMin(p.status, status_word(r, 0, 1));
+  if (!block_group_scale<kThreads>(p.q, mx, nlo, hi, bad, smf, p.status, r, 0, p.scales, p.zeros, r,
+                                   &scale, &zp))
     return;
-  }
-  if (tid == 0) {
-    p.scales[r] = scale;
-    if (p.q.kind == 1) p.zeros[r] = zero_of(zp, scale);
-  }
   uint8_t* row = p.codes + r * p.row_bytes;
 #pragma unroll
   for (int i = 0; i < kMaxPairs; ++i) {

@@ -79,22 +79,10 @@ __global__ void __launch_bounds__(kThreads)
     nlo = fmaxf(nlo, -cv);
     hi = fmaxf(hi, cv);
   }
-  if (p.q.kind == 1) {
-    block_max2<kThreads>(nlo, hi, sm);
-  } else {
-    float unused = 0.0f;
-    block_max2<kThreads>(mx, unused, sm);
-  }
-  if (bad) return;
   float scale, zp;
-  if (!group_scale(p.q, mx, -nlo, hi, &scale, &zp)) {
-    if (tid == 0) atomicMin(p.status, status_word(r, c0, 1));
+  if (!block_group_scale<kThreads>(p.q, mx, nlo, hi, bad, sm, p.status, r, c0, p.scales, p.zeros,
+                                   r * p.groups + g, &scale, &zp))
     return;
-  }
-  if (tid == 0) {
-    p.scales[r * p.groups + g] = scale;
-    if (p.q.kind == 1) p.zeros[r * p.groups + g] = zero_of(zp, scale);
-  }
 
   // Pass 2: codes, a pair of elements at a time (g_len and c0 are even; odd lengths do not
   // reach here for 4-bit codes, and 8-bit rows of odd length take the tail alone).

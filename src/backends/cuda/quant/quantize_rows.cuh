@@ -99,6 +99,35 @@ __device__ __forceinline__ float zero_of(float zp, float scale) {
   return zp == 0.0f ? 0.0f : -__fmul_rn(zp, scale);
 }
 
+// After pass 1 (each thread's mx = max |clipped x|, nlo = max -x, hi = max x over its elements):
+// the block-wide range, then the group's scale and zero point, which thread 0 stores at
+// scales[idx] / zeros[idx]. Returns false when the group is not quantized: `bad` (shared, set in
+// pass 1 on a non-finite value) or an asymmetric range overflow, recorded in *status for the group
+// at (row, c0).
+template <int THREADS>
+__device__ __forceinline__ bool block_group_scale(const RowQuant& q, float mx, float nlo, float hi,
+                                                  const int& bad, float* sm,
+                                                  unsigned long long* status, int64_t row,
+                                                  int64_t c0, float* scales, float* zeros,
+                                                  int64_t idx, float* scale, float* zp) {
+  if (q.kind == 1) {
+    block_max2<THREADS>(nlo, hi, sm);
+  } else {
+    float unused = 0.0f;
+    block_max2<THREADS>(mx, unused, sm);
+  }
+  if (bad) return false;
+  if (!group_scale(q, mx, -nlo, hi, scale, zp)) {
+    if (threadIdx.x == 0) atomicMin(status, status_word(row, c0, 1));
+    return false;
+  }
+  if (threadIdx.x == 0) {
+    scales[idx] = *scale;
+    if (q.kind == 1) zeros[idx] = zero_of(*zp, *scale);
+  }
+  return true;
+}
+
 // The integer code of v (symmetric: qmin..qmax; asymmetric: 0..qmax).
 __device__ __forceinline__ int int_code(const RowQuant& q, float v, float scale, float zp) {
   const float c = rintf(__fdiv_rn(clip_to(q, v), scale));
