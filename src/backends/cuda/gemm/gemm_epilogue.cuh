@@ -2,8 +2,8 @@
 // docs/quantization.md and in the CPU reference's order, one float32 operation at a time (no FMA
 // contraction: __fmul_rn / __fadd_rn):
 //   y = sx[m] · t;  y = y + zx[m] · zcorr[n];  y = y + bias[n];  y = gelu(y);  y = y + residual
-// where t = Σ_g sw[n, g] · acc_g is computed by the caller. P is a kernel parameter block with the
-// fields sx, zx, zcorr, bias, gelu, residual, ldr, out, ldo, out_type.
+// where t = Σ_g sw[n, g] · acc_g is computed by the caller. P is a kernel parameter block (derived
+// from EpilogueArgs, gemm_epilogue_args.h).
 #pragma once
 
 #include <cuda_fp16.h>

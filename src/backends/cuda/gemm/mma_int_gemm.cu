@@ -412,7 +412,7 @@ void int_gemm(const IntGemmParams& p_in) {
   kp.groups = pl.groups;
   kp.tiles_per_split = pl.tiles_per_split;
   kp.splits = pl.splits;
-  gemm::fill_epilogue(kp, p);
+  static_cast<gemm::EpilogueArgs&>(kp) = gemm::epilogue_args(p);
   if (pl.workspace_bytes > 0) {
     kp.counters = static_cast<int*>(p.workspace);
     kp.partials = static_cast<uint8_t*>(p.workspace) + pl.counters_bytes;

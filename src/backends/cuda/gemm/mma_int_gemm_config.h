@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "backends/cuda/gemm/gemm_epilogue_args.h"
 #include "backends/cuda/gemm/mma_int_gemm.h"
 
 namespace lowbit::cuda::gemm {
@@ -77,7 +78,7 @@ static_assert(kSmemBytes<Family::W4A8, LargeTile> <= 99 * 1024);
 static_assert(kSmemBytes<Family::W8A8, LargeTile> <= 99 * 1024);
 
 // What the kernel reads; filled by the host dispatcher after can_implement().
-struct KernelParams {
+struct KernelParams : EpilogueArgs {
   const uint8_t* a;  // [M, lda bytes]
   const uint8_t* b;  // [N, ldb bytes]
   int m, n;
@@ -87,17 +88,6 @@ struct KernelParams {
   int groups;
   int tiles_per_split;  // k tiles per split (a multiple of tiles_per_group when grouped)
   int splits;
-  const float* sx;
-  const float* zx;
-  const float* sw;
-  const float* zcorr;
-  const float* bias;
-  const void* residual;
-  int64_t ldr;
-  void* out;
-  int64_t ldo;
-  GemmOut out_type;
-  bool gelu;
   int* counters;   // split-K: one arrival counter per output tile (left zero)
   void* partials;  // split-K: [splits, M, N] int32 (one group) or float (groups) partial sums
 };

@@ -286,7 +286,7 @@ void run(const IntGemmParams& p) {
   kp.x_tiles = pl.x_tiles;
   kp.splits = pl.splits;
   kp.blocks_per_split = pl.blocks_per_split;
-  gemm::fill_epilogue(kp, p);
+  static_cast<gemm::EpilogueArgs&>(kp) = gemm::epilogue_args(p);
   if (pl.workspace_bytes > 0) {
     kp.counters = static_cast<int*>(p.workspace);
     kp.partials = static_cast<uint8_t*>(p.workspace) + pl.counters_bytes;

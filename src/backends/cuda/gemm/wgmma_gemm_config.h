@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "backends/cuda/gemm/gemm_epilogue_args.h"
 #include "backends/cuda/gemm/mma_int_gemm.h"
 
 namespace lowbit::cuda::gemm::sm90 {
@@ -74,7 +75,7 @@ struct Config {
   static_assert(kStages >= 2 && kSmem <= kSmemLimit);
 };
 
-struct KernelParams {
+struct KernelParams : EpilogueArgs {
   CUtensorMap tw;    // weights [N rows, K bytes (Traits::kWBytes per k block)]
   CUtensorMap tx;    // activations [M rows, ...]
   CUtensorMap tout;  // F16 output [M, N] (row stride ldo), box [BT, 64]: used when tma_out
@@ -84,17 +85,6 @@ struct KernelParams {
   int k_blocks;          // K / 128
   int w_tiles, x_tiles;  // ceil(N / 128), ceil(M / BT)
   int splits, blocks_per_split;
-  const float* sx;
-  const float* zx;
-  const float* sw;
-  const float* zcorr;
-  const float* bias;
-  const void* residual;
-  int64_t ldr;
-  void* out;
-  int64_t ldo;
-  GemmOut out_type;
-  bool gelu;
   int* counters;   // split-K: one arrival counter per (tile, consumer warpgroup), left zero
   void* partials;  // split-K: [splits, tiles, 2 warpgroups, BT / 2, 128 threads] accumulators
 };
