@@ -36,6 +36,19 @@ struct ModelInfo {
   bool lower_case = true;
   std::string quantization;  // per-GEMM modes, e.g. "w8a8 on q1,q2,q3,q4"
   std::string source;        // lowbit models: the checkpoint they were quantized from
+  std::string device;        // where it runs: "cpu" or "cuda:0 (<GPU name>)"
+};
+
+struct LoadOptions {
+  // "cpu", "cuda", or "auto": the GPU encoder when this build has CUDA and an sm_90 GPU is
+  // visible, else the CPU. "cuda" without a usable GPU is an error that says why.
+  std::string device = "auto";
+  bool cuda_graphs = true;  // GPU: capture each batch shape into a CUDA graph and replay it
+};
+
+struct DeviceMemory {
+  int64_t weights_bytes = 0;     // on the GPU (0 on the CPU)
+  int64_t activation_bytes = 0;  // buffers for the largest batch so far
 };
 
 struct EmbedOptions {
@@ -63,7 +76,7 @@ struct Embeddings {
 class Engine {
  public:
   // Reads and validates the folder (config, weights, tokenizer). Throws lowbit::Error.
-  static std::unique_ptr<Engine> load(const std::string& model_dir);
+  static std::unique_ptr<Engine> load(const std::string& model_dir, const LoadOptions& opts = {});
   ~Engine();
 
   const ModelInfo& info() const;
@@ -73,8 +86,11 @@ class Engine {
   // Sentence pairs (token type ids 0 / 1), e.g. for cross-encoders.
   Embeddings embed_pairs(const std::vector<std::pair<std::string, std::string>>& pairs,
                          const EmbedOptions& opts = {}) const;
+  // Already tokenized inputs (ids and type ids; e.g. a benchmark's synthetic batches).
+  Embeddings embed_encodings(std::vector<Encoding> encs, const EmbedOptions& opts = {}) const;
   // Last hidden state of one encoded input: [ids.size(), hidden] row-major.
   std::vector<float> hidden_states(const Encoding& enc) const;
+  DeviceMemory device_memory() const;
 
  private:
   struct Impl;

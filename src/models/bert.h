@@ -67,6 +67,11 @@ class BertModel {
   int64_t parameter_count() const;
   std::vector<BertLayer>& layers() { return layers_; }
   const std::vector<BertLayer>& layers() const { return layers_; }
+  // Embedding tables [rows, hidden] and their LayerNorm (the GPU encoder uploads them).
+  const Tensor& word_embeddings() const { return word_emb_; }
+  const Tensor& position_embeddings() const { return pos_emb_; }
+  const Tensor& type_embeddings() const { return type_emb_; }
+  const LayerNorm& embedding_layer_norm() const { return emb_ln_; }
   // Every tensor in lowbit naming: embeddings and LayerNorms F32; each Linear as its strategy
   // stores it (<name>.weight F32/F16, or <name>.qweight U8 + .wscale F32 + .wsum I32) + .bias.
   std::vector<OwnedTensor> export_tensors() const;

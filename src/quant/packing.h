@@ -4,6 +4,8 @@
 //   UInt4 — the same with unsigned nibbles 0..15 (asymmetric activations)
 //   Int8 / UInt8 — one int8_t / uint8_t per element
 //   Fp8E4M3 — one E4M3 byte per element (src/quant/fp8.h)
+//   F16 — not a quantized layout: IEEE half elements, the operands of the GPU GEMM's FP16 mode
+//         (two bytes per element; no codes, so the code helpers below do not take it)
 // Schemes of 2..4 bits use the nibble layouts, 5..8 bits the byte layouts: codes of fewer bits
 // are not packed tighter, because no kernel reads them that way (and 2:1 is what int8 MMA
 // widening wants).
@@ -15,7 +17,7 @@
 
 namespace lowbit {
 
-enum class PackedLayout : uint8_t { Int8, UInt8, Int4, UInt4, Fp8E4M3 };
+enum class PackedLayout : uint8_t { Int8, UInt8, Int4, UInt4, Fp8E4M3, F16 };
 
 constexpr const char* layout_name(PackedLayout l) {
   switch (l) {
@@ -29,6 +31,8 @@ constexpr const char* layout_name(PackedLayout l) {
       return "uint4";
     case PackedLayout::Fp8E4M3:
       return "fp8_e4m3";
+    case PackedLayout::F16:
+      return "f16";
   }
   return "?";
 }
@@ -36,7 +40,9 @@ constexpr const char* layout_name(PackedLayout l) {
 constexpr bool is_nibble_layout(PackedLayout l) {
   return l == PackedLayout::Int4 || l == PackedLayout::UInt4;
 }
-constexpr bool is_integer_layout(PackedLayout l) { return l != PackedLayout::Fp8E4M3; }
+constexpr bool is_integer_layout(PackedLayout l) {
+  return l != PackedLayout::Fp8E4M3 && l != PackedLayout::F16;
+}
 
 // Range of the integer codes a layout can hold (FP8 bytes are not integers: 0..255 raw).
 constexpr int32_t layout_min(PackedLayout l) {
@@ -61,6 +67,8 @@ constexpr int32_t layout_max(PackedLayout l) {
       return 15;
     case PackedLayout::Fp8E4M3:
       return 255;
+    case PackedLayout::F16:
+      return 0;
   }
   return 0;
 }
@@ -71,7 +79,7 @@ constexpr int32_t layout_max_abs(PackedLayout l) {
 
 // Bytes of one packed row of `cols` elements, without validation (for constant expressions).
 constexpr int64_t packed_row_bytes_unchecked(PackedLayout l, int64_t cols) {
-  return is_nibble_layout(l) ? cols / 2 : cols;
+  return is_nibble_layout(l) ? cols / 2 : l == PackedLayout::F16 ? 2 * cols : cols;
 }
 
 // Bytes of one packed row; 4-bit rows must hold an even number of elements so that every row
@@ -90,6 +98,7 @@ static_assert(packed_row_bytes_unchecked(PackedLayout::UInt4, 2) == 1);
 static_assert(packed_row_bytes_unchecked(PackedLayout::Int8, 384) == 384);
 static_assert(packed_row_bytes_unchecked(PackedLayout::UInt8, 3) == 3);
 static_assert(packed_row_bytes_unchecked(PackedLayout::Fp8E4M3, 7) == 7);
+static_assert(packed_row_bytes_unchecked(PackedLayout::F16, 64) == 128);
 static_assert(layout_min(PackedLayout::Int4) == -8 && layout_max(PackedLayout::Int4) == 7);
 static_assert(layout_max_abs(PackedLayout::UInt8) == 255 &&
               layout_max_abs(PackedLayout::Int8) == 128);
@@ -112,8 +121,10 @@ inline int32_t load_code(PackedLayout l, const uint8_t* row, int64_t k) {
       return int4_from_nibble(uint8_t(row[k / 2] >> (4 * (k % 2))));
     case PackedLayout::UInt4:
       return (row[k / 2] >> (4 * (k % 2))) & 0xF;
+    case PackedLayout::F16:
+      break;
   }
-  return 0;
+  fail("load_code: ", layout_name(l), " holds no codes");
 }
 
 // Stores `q` (already within [layout_min, layout_max]) as element k of a packed row; the other
@@ -162,7 +173,10 @@ void unpack_row(PackedLayout l, const uint8_t* row, int64_t cols, T* codes) {
         codes[i + 1] = T(row[i / 2] >> 4);
       }
       return;
+    case PackedLayout::F16:
+      break;
   }
+  fail("unpack_row: ", layout_name(l), " holds no codes");
 }
 
 }  // namespace lowbit

@@ -11,6 +11,9 @@
 #include "lowbit/engine.h"
 #include "models/bert.h"
 #include "ops/op.h"
+#ifdef LOWBIT_WITH_CUDA
+#include "runtime/gpu_encoder.h"
+#endif
 
 namespace lowbit {
 
@@ -31,6 +34,20 @@ BertModel make_model(const ModelDir& dir, const SafeTensors& weights,
                      const std::optional<Recipe>& recipe) {
   return recipe ? BertModel(dir.config, weights, *recipe) : BertModel(dir.config, weights);
 }
+
+#ifdef LOWBIT_WITH_CUDA
+// The GPU encoder `opts` asks for, or null for the CPU.
+std::unique_ptr<GpuEncoder> make_gpu(const BertModel& model, const LoadOptions& opts) {
+  if (opts.device == "cpu") return nullptr;
+  std::string why;
+  const bool ok = gpu_encoder_available(&why);
+  if (opts.device == "auto" && !ok) return nullptr;
+  if (!ok) fail("device cuda: ", why);
+  GpuEncoderOptions g;
+  g.graphs = opts.cuda_graphs;
+  return std::make_unique<GpuEncoder>(model, g);
+}
+#endif
 }  // namespace
 
 struct Engine::Impl {
@@ -40,8 +57,11 @@ struct Engine::Impl {
   WordPieceTokenizer tokenizer;
   BertModel model;
   ModelInfo info;
+#ifdef LOWBIT_WITH_CUDA
+  std::unique_ptr<GpuEncoder> gpu;  // null: the CPU runs the model
+#endif
 
-  explicit Impl(ModelDir d)
+  Impl(ModelDir d, const LoadOptions& opts)
       : dir(std::move(d)),
         recipe(read_recipe(dir)),
         weights(SafeTensors::open(dir.weights_path)),
@@ -50,6 +70,13 @@ struct Engine::Impl {
     if (int64_t(tokenizer.vocab_size()) != dir.config.vocab_size)
       fail(dir.dir, "/vocab.txt: has ", tokenizer.vocab_size(),
            " tokens but config.json says vocab_size = ", dir.config.vocab_size);
+    if (opts.device != "cpu" && opts.device != "cuda" && opts.device != "auto")
+      fail("device '", opts.device, "' must be cpu, cuda or auto");
+#ifdef LOWBIT_WITH_CUDA
+    gpu = make_gpu(model, opts);
+#else
+    if (opts.device == "cuda") fail("device cuda: this build of lowbit has no CUDA backend");
+#endif
     fill_info();
   }
 
@@ -87,6 +114,10 @@ void Engine::Impl::fill_info() {
   info.quantization = recipe ? recipe->summary() : "fp32 (not quantized)";
   if (recipe)
     info.source = recipe->source_name + " (sha256 " + recipe->source_sha256.substr(0, 12) + "...)";
+  info.device = "cpu";
+#ifdef LOWBIT_WITH_CUDA
+  if (gpu) info.device = "cuda:0 (" + gpu->device_name() + ")";
+#endif
 }
 
 int64_t Engine::Impl::max_length(const EmbedOptions& opts) const {
@@ -98,6 +129,8 @@ int64_t Engine::Impl::max_length(const EmbedOptions& opts) const {
 }
 
 Embeddings Engine::Impl::run(std::vector<Encoding> encs, const EmbedOptions& opts) const {
+  // (The GPU encoder keeps buffers and graphs: it is mutable state behind a const API, used by
+  // one thread at a time, as the CPU path is.)
   const Pooling pooling = opts.pooling ? parse_pooling(*opts.pooling) : dir.pooling;
   const bool normalize = opts.normalize.value_or(dir.normalize);
   if (opts.batch_tokens < 1) fail("batch_tokens must be positive");
@@ -120,6 +153,14 @@ Embeddings Engine::Impl::run(std::vector<Encoding> encs, const EmbedOptions& opt
       batch.add(encs[next].ids, encs[next].type_ids);
       ++next;
     }
+#ifdef LOWBIT_WITH_CUDA
+    if (gpu) {
+      gpu->embed(batch, pooling == Pooling::Mean, normalize,
+                 out.data.data() + int64_t(first) * h);
+      if (opts.progress) opts.progress(next, encs.size());
+      continue;
+    }
+#endif
     const Tensor hidden = model.forward(batch);  // [tokens, hidden]
     Tensor pooled = Tensor::empty({batch.size(), h});
     ops::pool(hidden, batch.cu_seqlens, pooling == Pooling::Mean, pooled);
@@ -134,8 +175,9 @@ Embeddings Engine::Impl::run(std::vector<Encoding> encs, const EmbedOptions& opt
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Engine::~Engine() = default;
 
-std::unique_ptr<Engine> Engine::load(const std::string& model_dir) {
-  return std::unique_ptr<Engine>(new Engine(std::make_unique<Impl>(open_model_dir(model_dir))));
+std::unique_ptr<Engine> Engine::load(const std::string& model_dir, const LoadOptions& opts) {
+  return std::unique_ptr<Engine>(
+      new Engine(std::make_unique<Impl>(open_model_dir(model_dir), opts)));
 }
 
 const ModelInfo& Engine::info() const { return impl_->info; }
@@ -170,11 +212,35 @@ Embeddings Engine::embed_pairs(const std::vector<std::pair<std::string, std::str
   return impl_->run(std::move(encs), opts);
 }
 
+Embeddings Engine::embed_encodings(std::vector<Encoding> encs, const EmbedOptions& opts) const {
+  const size_t max_len = size_t(impl_->max_length(opts));
+  for (size_t i = 0; i < encs.size(); ++i) {
+    const Encoding& e = encs[i];
+    if (e.ids.empty() || e.ids.size() != e.type_ids.size() || e.ids.size() > max_len)
+      fail("encoding ", i + 1, ": ", e.ids.size(), " ids and ", e.type_ids.size(),
+           " type ids (both must have the same length, 1..", max_len, ")");
+  }
+  return impl_->run(std::move(encs), opts);
+}
+
 std::vector<float> Engine::hidden_states(const Encoding& enc) const {
   RaggedBatch batch;
   batch.add(enc.ids, enc.type_ids);
+#ifdef LOWBIT_WITH_CUDA
+  if (impl_->gpu) return impl_->gpu->hidden_states(batch);
+#endif
   const Tensor h = impl_->model.forward(batch);
   return std::vector<float>(h.data<float>(), h.data<float>() + h.numel());
+}
+
+DeviceMemory Engine::device_memory() const {
+#ifdef LOWBIT_WITH_CUDA
+  if (impl_->gpu) {
+    const GpuMemory m = impl_->gpu->memory();
+    return {m.weights_bytes, m.activation_bytes};
+  }
+#endif
+  return {};
 }
 
 }  // namespace lowbit

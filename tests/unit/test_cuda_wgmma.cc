@@ -325,6 +325,92 @@ TEST_F(CudaWgmma, Fp8WithinBudget) {
     }
 }
 
+// F16 x F16 (the FP16 mode: no scales) against an fp64 reference. Budget per output: 2^-12 of
+// Σ_k |a · w| (f32 accumulation in the tensor cores' order), plus for the F16 output (with bias,
+// GELU and a residual, the FFN's and attention output's epilogues) one half ulp of the result.
+TEST_F(CudaWgmma, F16WithinBudget) {
+  std::mt19937 rng(1600);
+  auto random_half = [&](size_t count, std::vector<double>& vals) {
+    std::vector<__half> v(count);
+    vals.resize(count);
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    for (size_t i = 0; i < count; ++i) {
+      v[i] = __float2half_rn(u(rng));
+      vals[i] = double(__half2float(v[i]));
+    }
+    return v;
+  };
+  for (const auto& [n, k] : {std::pair<int64_t, int64_t>{768, 768}, {3072, 1024}, {1024, 4096}})
+    for (const int64_t m : {1, 129, 700}) {
+      std::vector<double> ad, wd, rd;
+      const std::vector<__half> a = random_half(size_t(m * k), ad), w = random_half(size_t(n * k), wd);
+      const std::vector<__half> res = random_half(size_t(m * n), rd);
+      const std::vector<float> bias = random_floats(size_t(n), -1.0f, 1.0f, rng);
+      DevMem da, db, dbias, dres;
+      upload(da, a);
+      upload(db, w);
+      upload(dbias, bias);
+      upload(dres, res);
+      for (const bool f16_out : {false, true})
+        for (const int split : {0, 1, 3}) {
+          if (f16_out && split != 1) continue;
+          IntGemmParams p;
+          p.engine = kW;
+          p.a_layout = p.b_layout = PackedLayout::F16;
+          p.a = da.get();
+          p.b = db.get();
+          p.m = m;
+          p.n = n;
+          p.k = k;
+          p.bias = dbias.as<float>();
+          p.split_k = split;
+          p.gelu = f16_out;
+          p.residual = f16_out ? dres.get() : nullptr;
+          p.out_type = f16_out ? GemmOut::F16 : GemmOut::F32;
+          p.out = out_.prepare(size_t(m * n) * (f16_out ? 2 : 4));
+          ws_.attach(p);
+          const std::string what = std::string("F16 ") + (f16_out ? "out+gelu+res" : "f32 out") +
+                                   " M=" + std::to_string(m) + " N=" + std::to_string(n) +
+                                   " K=" + std::to_string(k) + " (" + plan_str(p) + ")";
+          run_sync(p);
+          std::vector<double> got(size_t(m * n));
+          if (f16_out) {
+            const auto h = out_.fetch<__half>(size_t(m * n));
+            for (size_t i = 0; i < got.size(); ++i) got[i] = double(__half2float(h[i]));
+          } else {
+            const auto f = out_.fetch<float>(size_t(m * n));
+            for (size_t i = 0; i < got.size(); ++i) got[i] = double(f[i]);
+          }
+          size_t bad = 0;
+          double worst = 0;
+          for (int64_t i = 0; i < m; ++i)
+            for (int64_t j = 0; j < n; ++j) {
+              double dot = 0, mag = 0;
+              for (int64_t kk = 0; kk < k; ++kk) {
+                const double pr = ad[size_t(i * k + kk)] * wd[size_t(j * k + kk)];
+                dot += pr;
+                mag += std::fabs(pr);
+              }
+              double want = dot + bias[size_t(j)];
+              double tol = 0x1p-12 * mag + 1e-6;
+              if (f16_out) {
+                want = 0.5 * want * (1.0 + std::erf(want / std::sqrt(2.0))) + rd[size_t(i * n + j)];
+                tol += 0x1p-11 * std::fabs(want) + 0x1p-24;
+              }
+              const double err = std::fabs(got[size_t(i * n + j)] - want);
+              worst = std::max(worst, err / tol);
+              if (!(err <= tol) && bad++ == 0)
+                ADD_FAILURE() << what << ": [" << i << ", " << j << "] got " << got[size_t(i * n + j)]
+                              << ", want " << want << " (budget " << tol << ")";
+            }
+          EXPECT_EQ(bad, 0u) << what;
+          std::printf("%s: worst error %.3f of the budget\n", what.c_str(), worst);
+          EXPECT_TRUE(out_.guard_error().empty()) << what;
+          if (HasFailure()) return;
+        }
+    }
+}
+
 // Repeated split-K runs on one workspace agree (counters left zero); M = 0 is a no-op.
 TEST_F(CudaWgmma, SplitKRepeatableAndEmptyM) {
   const Problem pr(kKernels[2], 16, 768, 3072, 0, 1600, kW);

@@ -12,6 +12,8 @@
 //   W4A8  int8 / uint8 activations × int4 weights   weights widened to int8 in registers, s8 mma
 //   W4A4  int4 / uint4 activations × int4 weights   mma m16n8k64 s4.s4 / u4.s4 (emulated on sm_90)
 //   FP8   e4m3 activations × e4m3 weights           Wgmma only (float accumulators)
+//   F16   f16 activations × f16 weights             Wgmma only: the FP16 mode (no scales: sx and
+//                                                   sw null; float accumulators)
 // The Wgmma W4A8 / W4A4 kernels widen nibbles to int8 for the s8 wgmma (Hopper has no int4 tensor
 // cores) and read the weights in the Hopper int4 order (wgmma_layout.h, b_sm90 = true); they take
 // no weight groups (group_size 0 or K).
@@ -46,8 +48,8 @@ enum class GemmTile : uint8_t {
 
 struct IntGemmParams {
   // Operands, row-major with K contiguous, packed per src/quant/packing.h.
-  PackedLayout a_layout = PackedLayout::Int8;  // Int8 | UInt8 | Int4 | UInt4 | Fp8E4M3 (activ.)
-  PackedLayout b_layout = PackedLayout::Int8;  // Int8 | Int4 | Fp8E4M3 (weights, symmetric)
+  PackedLayout a_layout = PackedLayout::Int8;  // Int8 | UInt8 | Int4 | UInt4 | Fp8E4M3 | F16
+  PackedLayout b_layout = PackedLayout::Int8;  // Int8 | Int4 | Fp8E4M3 | F16 (weights, symmetric)
   bool b_sm90 = false;      // Int4 weights in the Hopper order (repack_int4_sm90), for Wgmma
   const void* a = nullptr;  // [M, K] activations (device)
   const void* b = nullptr;  // [N, K] weights, PyTorch's [out, in] (device)

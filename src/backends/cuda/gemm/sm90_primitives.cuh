@@ -63,7 +63,8 @@ __device__ __forceinline__ void bulk_wait_read0() {
   asm volatile("cp.async.bulk.wait_group.read 0;\n" ::: "memory");
 }
 
-// Four 8x8 b16 matrices, transposed, to / from shared memory: lanes 8i..8i+7 give the addresses
+// Four 8x8 b16 matrices, transposed, to shared memory (ldsm_x4_trans, mma_primitives.cuh, is the
+// load): lanes 8i..8i+7 give the addresses
 // of the 8 rows (16 bytes each) of matrix i; register i of lane 4g + t holds row g, columns
 // 2t, 2t + 1 of the untransposed matrix i.
 __device__ __forceinline__ void stsm_x4_trans(uint32_t addr, uint32_t r0, uint32_t r1, uint32_t r2,
@@ -72,13 +73,6 @@ __device__ __forceinline__ void stsm_x4_trans(uint32_t addr, uint32_t r0, uint32
       "stmatrix.sync.aligned.m8n8.x4.trans.shared.b16 [%0], {%1, %2, %3, %4};\n" ::"r"(addr),
       "r"(r0), "r"(r1), "r"(r2), "r"(r3)
       : "memory");
-}
-__device__ __forceinline__ void ldsm_x4_trans(uint32_t addr, uint32_t& r0, uint32_t& r1,
-                                              uint32_t& r2, uint32_t& r3) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3)
-               : "r"(addr)
-               : "memory");
 }
 
 __device__ __forceinline__ void tma_prefetch_desc(const CUtensorMap* map) {

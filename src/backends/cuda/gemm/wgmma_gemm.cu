@@ -36,6 +36,8 @@ bool fam_of(const IntGemmParams& p, Fam* f, bool* xu) {
     *f = Fam::W4A4;
   else if (a == PackedLayout::Fp8E4M3 && b == PackedLayout::Fp8E4M3)
     *f = Fam::FP8;
+  else if (a == PackedLayout::F16 && b == PackedLayout::F16)
+    *f = Fam::F16;
   else
     return false;
   return true;
@@ -51,6 +53,8 @@ const char* fam_name(Fam f) {
       return "W4A4 (wgmma)";
     case Fam::FP8:
       return "FP8 (wgmma)";
+    case Fam::F16:
+      return "F16 (wgmma)";
   }
   return "?";
 }
@@ -70,12 +74,17 @@ int stages_of(Fam f, int bt) {
       LOWBIT_STAGES(Fam::W4A4)
     case Fam::FP8:
       LOWBIT_STAGES(Fam::FP8)
+    case Fam::F16:
+      LOWBIT_STAGES(Fam::F16)
   }
 #undef LOWBIT_STAGES
   return 0;
 }
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// K elements per pipeline stage: 128 (128 bytes of int8 / e4m3, 64 of int4), F16 64.
+int bk_of(Fam f) { return f == Fam::F16 ? kBK / 2 : kBK; }
 
 // The largest token tile a family has (W4A4: 128, see wgmma_gemm_w4a4.cu).
 int max_bt(Fam f) { return f == Fam::W4A4 ? 128 : 256; }
@@ -94,7 +103,7 @@ Plan make_plan(const IntGemmParams& p, bool allow_split) {
   Plan pl;
   fam_of(p, &pl.fam, &pl.xu);
   const int sms = gemm::sm_count();
-  pl.k_blocks = int(p.k / kBK);
+  pl.k_blocks = int(p.k / bk_of(pl.fam));
   pl.w_tiles = int(ceil_div(p.n, kWRows));
   if (p.tokens_tile) {
     pl.bt = p.tokens_tile;
@@ -194,11 +203,12 @@ std::string can_implement(const IntGemmParams& p) {
   if (!fam_of(p, &f, &xu)) {
     e << "no wgmma GEMM kernel for " << layout_name(p.a_layout) << " activations x "
       << layout_name(p.b_layout)
-      << " weights (supported: int8/uint8 x int8, int8/uint8 x int4, int4/uint4 x int4, fp8 x fp8)";
+      << " weights (supported: int8/uint8 x int8, int8/uint8 x int4, int4/uint4 x int4, fp8 x fp8,"
+         " f16 x f16)";
     return e.str();
   }
   const char* fam = fam_name(f);
-  if (std::string s = gemm::check_operands(p, fam, kBK); !s.empty()) return s;
+  if (std::string s = gemm::check_operands(p, fam, bk_of(f)); !s.empty()) return s;
   if (p.group_size != 0 && p.group_size != p.k) {
     e << fam << ": weight groups along K (group_size=" << p.group_size
       << ") are not supported by the wgmma kernels; use the mma.sync engine";
@@ -217,9 +227,19 @@ std::string can_implement(const IntGemmParams& p) {
       << max_bt(f) << ")";
     return e.str();
   }
-  if (f == Fam::FP8 && p.zx) {
-    e << fam << ": FP8 activations are symmetric (zx must be null)";
+  if ((f == Fam::FP8 || f == Fam::F16) && p.zx) {
+    e << fam << ": FP8 and F16 activations are symmetric (zx must be null)";
     return e.str();
+  }
+  if (f == Fam::F16) {
+    // No scales: y = acc (+ bias, GELU, residual); the epilogue takes absent scales as 1.
+    if (p.sx || p.sw || p.out_type == GemmOut::I32) {
+      e << fam << ": F16 operands take no scales (sx, sw null) and a float output";
+      return e.str();
+    }
+    IntGemmParams q = p;
+    q.sx = q.sw = reinterpret_cast<const float*>(p.out);  // only the rest is checked
+    return gemm::check_epilogue(q, fam);
   }
   if (p.out_type != GemmOut::I32 && reinterpret_cast<uintptr_t>(p.sw) % 16 != 0) {
     e << fam << ": sw must be 16-byte aligned";
@@ -235,7 +255,7 @@ IntGemmPlan plan(const IntGemmParams& p, bool allow_split) {
   r.split_k = pl.splits;
   r.bm = pl.bt;
   r.bn = kWRows;
-  r.bk = kBK;
+  r.bk = bk_of(pl.fam);
   r.stages = stages_of(pl.fam, pl.bt);
   return r;
 }
@@ -264,6 +284,9 @@ void run(const IntGemmParams& p) {
       break;
     case Fam::FP8:
       wbytes = Traits<Fam::FP8>::kWBytes, xbytes = Traits<Fam::FP8>::kXBytes;
+      break;
+    case Fam::F16:
+      wbytes = Traits<Fam::F16>::kWBytes, xbytes = Traits<Fam::F16>::kXBytes;
       break;
   }
   const int64_t w_row = packed_row_bytes_unchecked(p.b_layout, p.k);
@@ -307,6 +330,9 @@ void run(const IntGemmParams& p) {
       break;
     case Fam::FP8:
       dispatch_bt<Fam::FP8, false>(pl, kp, p.stream);
+      break;
+    case Fam::F16:
+      dispatch_bt<Fam::F16, false>(pl, kp, p.stream);
       break;
   }
 }

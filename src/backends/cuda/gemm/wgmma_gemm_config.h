@@ -13,32 +13,38 @@
 
 namespace lowbit::cuda::gemm::sm90 {
 
-enum class Fam : uint8_t { W8A8, W4A8, W4A4, FP8 };
+enum class Fam : uint8_t { W8A8, W4A8, W4A4, FP8, F16 };
 
-// Bytes of one row per k block of 128 elements, for the weights (W) and the activations (X);
-// kWRegs: the weights reach wgmma through registers (widened from nibbles); kWidenX: the int4
-// activations are widened into an int8 shared-memory tile first.
+// Bytes of one row per k block (128 elements; F16: 64), for the weights (W) and the activations
+// (X); kWRegs: the weights reach wgmma through registers (widened from nibbles); kWidenX: the int4
+// activations are widened into an int8 shared-memory tile first; kFp8: float accumulators
+// (FP8 and F16); kF16: f16 operands, 16 elements per 32-byte wgmma k step.
 template <Fam F>
 struct Traits;
 template <>
 struct Traits<Fam::W8A8> {
   static constexpr int kWBytes = 128, kXBytes = 128;
-  static constexpr bool kWRegs = false, kWidenX = false, kFp8 = false;
+  static constexpr bool kWRegs = false, kWidenX = false, kFp8 = false, kF16 = false;
 };
 template <>
 struct Traits<Fam::W4A8> {
   static constexpr int kWBytes = 64, kXBytes = 128;
-  static constexpr bool kWRegs = true, kWidenX = false, kFp8 = false;
+  static constexpr bool kWRegs = true, kWidenX = false, kFp8 = false, kF16 = false;
 };
 template <>
 struct Traits<Fam::W4A4> {
   static constexpr int kWBytes = 64, kXBytes = 64;
-  static constexpr bool kWRegs = true, kWidenX = true, kFp8 = false;
+  static constexpr bool kWRegs = true, kWidenX = true, kFp8 = false, kF16 = false;
 };
 template <>
 struct Traits<Fam::FP8> {
   static constexpr int kWBytes = 128, kXBytes = 128;
-  static constexpr bool kWRegs = false, kWidenX = false, kFp8 = true;
+  static constexpr bool kWRegs = false, kWidenX = false, kFp8 = true, kF16 = false;
+};
+template <>
+struct Traits<Fam::F16> {
+  static constexpr int kWBytes = 128, kXBytes = 128;
+  static constexpr bool kWRegs = false, kWidenX = false, kFp8 = true, kF16 = true;
 };
 
 constexpr int kBK = 128;        // K elements per pipeline stage

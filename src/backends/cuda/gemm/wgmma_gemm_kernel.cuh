@@ -9,9 +9,10 @@
 // in a fixed order):
 //   warpgroup 0, producer: one thread issues TMA loads of a [128 weights x 128 k] and a
 //     [BT tokens x 128 k] box per stage into a ring of kStages stages (full / empty mbarriers);
-//   warpgroups 1, 2, consumers: each owns 64 weight rows x BT tokens of int32 (FP8: float)
-//     accumulators and issues 4 wgmma k32 steps per stage, keeping one stage of wgmma in flight.
-//   W8A8 / FP8: both operands from shared memory, 128-byte swizzle, by descriptor.
+//   warpgroups 1, 2, consumers: each owns 64 weight rows x BT tokens of int32 (FP8, F16: float)
+//     accumulators and issues 4 wgmma k steps (32 bytes of each row) per stage, keeping one stage
+//     of wgmma in flight. (F16: a stage holds 64 k elements, 128 bytes.)
+//   W8A8 / FP8 / F16: both operands from shared memory, 128-byte swizzle, by descriptor.
 //   W4A8 / W4A4: the consumer loads its weight rows' nibbles (one 16-byte load per row and
 //     stage; the Hopper int4 order of wgmma_layout.h) and widens them to the int8 A fragments.
 //   W4A4: the int4 activations are widened into an int8 tile (128-byte swizzle) by the two
@@ -134,7 +135,7 @@ __device__ __forceinline__ void select8(const Acc (&acc)[BT / 2], int q, uint32_
   }
 }
 
-// One k32 step of the consumer warpgroup's 64 x BT tile.
+// One wgmma k step (32 bytes of each operand row) of the consumer warpgroup's 64 x BT tile.
 template <Fam F, bool XU, int BT, class Acc>
 __device__ __forceinline__ void mma_step(Acc (&acc)[BT / 2], const uint32_t (&a)[4],
                                          uint64_t desc_a, uint64_t desc_b, int scale_d) {
@@ -143,6 +144,8 @@ __device__ __forceinline__ void mma_step(Acc (&acc)[BT / 2], const uint32_t (&a)
   if constexpr (BT == N) {                                      \
     if constexpr (F == Fam::FP8)                                \
       wgmma_m64n##N##k32_e4m3_ss(acc, desc_a, desc_b, scale_d); \
+    else if constexpr (F == Fam::F16)                           \
+      wgmma_m64n##N##k16_f16_ss(acc, desc_a, desc_b, scale_d);  \
     else if constexpr (Traits<F>::kWRegs && XU)                 \
       wgmma_m64n##N##k32_s8u8_rs(acc, a, desc_b, scale_d);      \
     else if constexpr (Traits<F>::kWRegs)                       \
@@ -389,13 +392,13 @@ __global__ void __launch_bounds__(kThreads, 1)
     if (finish) {
       if (tid < 64) {
         const int n = min(n0 + tid, p.n - 1);
-        ep.sw[tid] = __ldg(p.sw + n);
+        ep.sw[tid] = p.sw ? __ldg(p.sw + n) : 1.0f;  // F16: no scales (x 1 is exact)
         ep.zcorr[tid] = p.zx ? __ldg(p.zcorr + n) : 0.0f;
         ep.bias[tid] = p.bias ? __ldg(p.bias + n) : 0.0f;
       }
       for (int i = tid; i < BT; i += 128) {
         const int m = min(m0 + i, p.m - 1);
-        ep.sx[i] = __ldg(p.sx + m);
+        ep.sx[i] = p.sx ? __ldg(p.sx + m) : 1.0f;
         ep.zx[i] = p.zx ? __ldg(p.zx + m) : 0.0f;
       }
     }

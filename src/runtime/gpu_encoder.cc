@@ -1,0 +1,567 @@
+#include "runtime/gpu_encoder.h"
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <tuple>
+
+#include "backends/cpu/int_gemm.h"
+#include "backends/cuda/attention/flash_attention.h"
+#include "backends/cuda/check.h"
+#include "backends/cuda/device.h"
+#include "backends/cuda/encoder/encoder_kernels.h"
+#include "backends/cuda/encoder/layernorm_quantize.h"
+#include "backends/cuda/gemm/mma_int_gemm.h"
+#include "backends/cuda/gemm/wgmma_layout.h"
+#include "backends/cuda/quant/quantize_rows.h"
+#include "core/dtype.h"
+#include "core/error.h"
+
+namespace lowbit {
+
+namespace {
+
+// One device allocation, freed with its owner.
+class DevBuf {
+ public:
+  DevBuf() = default;
+  DevBuf(const DevBuf&) = delete;
+  DevBuf& operator=(const DevBuf&) = delete;
+  DevBuf(DevBuf&& o) noexcept : p_(std::exchange(o.p_, nullptr)), n_(std::exchange(o.n_, 0)) {}
+  DevBuf& operator=(DevBuf&& o) noexcept {
+    std::swap(p_, o.p_);
+    std::swap(n_, o.n_);
+    return *this;
+  }
+  ~DevBuf() { cudaFree(p_); }
+  void alloc(size_t bytes) {
+    cudaFree(p_);
+    p_ = nullptr;
+    n_ = bytes;
+    if (bytes) LOWBIT_CUDA_CHECK(cudaMalloc(&p_, (bytes + 255) / 256 * 256));
+  }
+  void upload(const void* src, size_t bytes) {
+    alloc(bytes);
+    if (bytes) LOWBIT_CUDA_CHECK(cudaMemcpy(p_, src, bytes, cudaMemcpyHostToDevice));
+  }
+  template <typename T>
+  void upload(const std::vector<T>& v) {
+    upload(v.data(), v.size() * sizeof(T));
+  }
+  template <typename T = void>
+  T* as() const {
+    return static_cast<T*>(p_);
+  }
+  size_t bytes() const { return n_; }
+
+ private:
+  void* p_ = nullptr;
+  size_t n_ = 0;
+};
+
+// Pinned host memory (the graph's input / output copies need it).
+class HostBuf {
+ public:
+  HostBuf() = default;
+  HostBuf(const HostBuf&) = delete;
+  HostBuf& operator=(const HostBuf&) = delete;
+  ~HostBuf() { cudaFreeHost(p_); }
+  void alloc(size_t bytes) {
+    cudaFreeHost(p_);
+    p_ = nullptr;
+    if (bytes) LOWBIT_CUDA_CHECK(cudaMallocHost(&p_, bytes));
+  }
+  template <typename T = void>
+  T* as() const {
+    return static_cast<T*>(p_);
+  }
+
+ private:
+  void* p_ = nullptr;
+};
+
+struct GpuLinear {
+  std::string name;
+  GemmMode mode = GemmMode::Fp16;
+  QuantScheme act;  // quantized modes: the token-wise scheme of the input
+  PackedLayout a_layout = PackedLayout::F16, b_layout = PackedLayout::F16;
+  bool b_sm90 = false;
+  int64_t in = 0, out = 0, group_size = 0;
+  DevBuf w, sw, zcorr, bias;
+
+  bool quantized() const { return is_quantized(mode); }
+};
+
+GpuLinear upload_linear(const Linear& l) {
+  GpuLinear g;
+  g.name = l.name;
+  g.in = l.in;
+  g.out = l.out;
+  if (l.bias.defined()) g.bias.upload(l.bias.data<float>(), size_t(l.out) * 4);
+  if (!is_quantized(l.quant.mode)) {
+    // FP32 and FP16 modes both run in FP16 on the GPU (f16 operands, f32 accumulation).
+    g.mode = GemmMode::Fp16;
+    std::vector<uint16_t> h(size_t(l.weight.numel()));
+    const float* w = l.weight.data<float>();
+    for (size_t i = 0; i < h.size(); ++i) h[i] = float_to_half(w[i]);
+    g.w.upload(h);
+    return g;
+  }
+  const QuantizedMatrix& q = l.qweight;
+  g.mode = l.quant.mode;
+  g.act = l.quant.act;
+  g.a_layout = l.quant.act.layout();
+  g.b_layout = q.scheme.layout();
+  g.group_size = q.scheme.group_size;
+  if (g.b_layout == PackedLayout::Int4 && (g.group_size == 0 || g.group_size == g.in)) {
+    // The Hopper kernels read int4 weights in their own order (wgmma_layout.h).
+    std::vector<uint8_t> r(q.codes.size());
+    cuda::repack_int4_sm90(q.codes.data(), q.row_bytes(), r.data(), q.rows, q.cols);
+    g.w.upload(r);
+    g.b_sm90 = true;
+  } else {
+    g.w.upload(q.codes);
+  }
+  g.sw.upload(q.scales);
+  if (!g.act.symmetric) {
+    std::vector<float> zc(size_t(q.rows));
+    cpu::zero_point_correction(q.scales.data(), q.code_sums.data(), q.rows, q.groups(), zc.data());
+    g.zcorr.upload(zc);
+  }
+  return g;
+}
+
+struct GpuLayerNorm {
+  DevBuf gamma, beta;
+  float eps = 1e-12f;
+};
+
+GpuLayerNorm upload_ln(const LayerNorm& ln) {
+  GpuLayerNorm g;
+  g.gamma.upload(ln.gamma.data<float>(), size_t(ln.gamma.numel()) * 4);
+  g.beta.upload(ln.beta.data<float>(), size_t(ln.beta.numel()) * 4);
+  g.eps = float(ln.eps);
+  return g;
+}
+
+struct GpuLayer {
+  GpuLinear gemm[kGemmsPerLayer];  // q1 .. q4
+  GpuLayerNorm attn_ln, ffn_ln;
+};
+
+DevBuf upload_tensor(const Tensor& t) {
+  DevBuf b;
+  b.upload(t.data<float>(), size_t(t.numel()) * 4);
+  return b;
+}
+
+constexpr int64_t kLenBucket = 64;  // attention grids are sized by the length rounded up to this
+
+}  // namespace
+
+bool gpu_encoder_available(std::string* why) {
+  const auto devs = cuda::devices();
+  if (devs.empty()) {
+    if (why) *why = "no CUDA GPU is visible";
+    return false;
+  }
+  if (devs[0].sm_major != 9) {
+    if (why)
+      *why = "the GPU encoder needs an sm_90 (Hopper) GPU; device 0 is " + devs[0].name + " (sm_" +
+             std::to_string(devs[0].sm_major) + std::to_string(devs[0].sm_minor) + ")";
+    return false;
+  }
+  return true;
+}
+
+struct GpuEncoder::Impl {
+  BertConfig cfg;
+  int64_t h = 0, inter = 0;
+  cudaStream_t stream = nullptr;
+  std::string device_name;
+  bool graphs = true;
+
+  DevBuf word, pos, type;
+  GpuLayerNorm emb_ln;
+  std::vector<GpuLayer> layers;
+  int64_t weights_bytes = 0;
+
+  // Activations, for `cap` tokens and `cap_batch` sequences. [tokens, width] row-major.
+  int64_t cap = 0, cap_batch = 0;
+  DevBuf emb;                       // float [T, H]
+  DevBuf x, mid, proj, ctx;         // half [T, H]: residual stream, after attention, GEMM out, ctx
+  DevBuf qkv;                       // half [T, 3H]
+  DevBuf inter_buf;                 // half [T, I]
+  DevBuf codes, scales, zeros;      // the quantized GEMM input: [T, row bytes], [T], [T]
+  DevBuf workspace;                 // split-K
+  size_t workspace_bytes = 0;
+  DevBuf in_dev;                    // int32: ids [T], positions [T], type ids [T], cu [B + 1]
+  HostBuf in_host;
+  DevBuf pooled;                    // float [B, H]
+  HostBuf pooled_host;
+  DevBuf status;                    // one word per quantization point (layer, gemm) + embedding
+  HostBuf status_host;
+  DevBuf hidden_f32;                // float [T, H] (hidden_states only)
+  int64_t activation_bytes = 0;
+
+  struct Shape {
+    int64_t tokens, batch, len_bucket;
+    bool mean, normalize;
+    auto key() const { return std::make_tuple(tokens, batch, len_bucket, mean, normalize); }
+    bool operator<(const Shape& o) const { return key() < o.key(); }
+  };
+  struct Graph {
+    int runs = 0;
+    cudaGraphExec_t exec = nullptr;
+  };
+  std::map<Shape, Graph> graph_cache;
+  int64_t captured = 0;
+
+  Impl(const BertModel& model, const GpuEncoderOptions& opts);
+  ~Impl();
+  void drop_graphs();
+  void ensure_capacity(int64_t tokens, int64_t batch);
+  int64_t status_words() const { return int64_t(layers.size()) * kGemmsPerLayer + 1; }
+  void stage_inputs(const RaggedBatch& b);
+  // Enqueues the whole forward pass for a staged batch on `stream`.
+  void enqueue(const Shape& s, bool pool);
+  void gemm(const GpuLinear& l, const void* f16_in, int64_t tokens, void* out, bool gelu,
+            const void* residual);
+  void quantize_input(const GpuLinear& l, const void* f16_in, int64_t tokens, int point);
+  void layer_norm(const GpuLayerNorm& ln, cuda::RowInput in_type, const void* in, int64_t tokens,
+                  void* out, const GpuLinear* next, int point);
+  void check_status();
+  std::string point_name(int point) const;
+};
+
+GpuEncoder::Impl::Impl(const BertModel& model, const GpuEncoderOptions& opts)
+    : cfg(model.config()), graphs(opts.graphs) {
+  std::string why;
+  if (!gpu_encoder_available(&why)) fail("GPU encoder: ", why);
+  if (cfg.activation != Activation::GeluErf)
+    fail("GPU encoder: the FFN activation must be gelu (erf); this model uses ",
+         activation_name(cfg.activation));
+  h = cfg.hidden_size;
+  inter = cfg.intermediate_size;
+  if (h % 128 != 0 || inter % 128 != 0 || h > 4096)
+    fail("GPU encoder: hidden_size ", h, " and intermediate_size ", inter,
+         " must be multiples of 128 (the GEMMs' K tile), hidden_size at most 4096");
+  const int64_t hd = cfg.head_dim();
+  if (hd != 32 && hd != 64 && hd != 128)
+    fail("GPU encoder: head dim ", hd, " (hidden ", h, " / ", cfg.num_heads,
+         " heads) must be 32, 64 or 128");
+  LOWBIT_CUDA_CHECK(cudaSetDevice(opts.device));
+  device_name = cuda::devices().at(size_t(opts.device)).name;
+  LOWBIT_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+
+  word = upload_tensor(model.word_embeddings());
+  pos = upload_tensor(model.position_embeddings());
+  type = upload_tensor(model.type_embeddings());
+  emb_ln = upload_ln(model.embedding_layer_norm());
+  weights_bytes = int64_t(word.bytes() + pos.bytes() + type.bytes()) + 2 * h * 4;
+  for (const BertLayer& l : model.layers()) {
+    GpuLayer g;
+    for (int i = 0; i < kGemmsPerLayer; ++i) {
+      g.gemm[i] = upload_linear(l.gemm(i));
+      const GpuLinear& q = g.gemm[i];
+      weights_bytes += int64_t(q.w.bytes() + q.sw.bytes() + q.zcorr.bytes() + q.bias.bytes());
+    }
+    g.attn_ln = upload_ln(l.attn_ln);
+    g.ffn_ln = upload_ln(l.ffn_ln);
+    weights_bytes += 4 * h * 4;
+    layers.push_back(std::move(g));
+  }
+  LOWBIT_CUDA_CHECK(cudaDeviceSynchronize());
+}
+
+GpuEncoder::Impl::~Impl() {
+  drop_graphs();
+  if (stream) cudaStreamDestroy(stream);
+}
+
+void GpuEncoder::Impl::drop_graphs() {
+  for (auto& [s, g] : graph_cache)
+    if (g.exec) cudaGraphExecDestroy(g.exec);
+  graph_cache.clear();
+}
+
+void GpuEncoder::Impl::ensure_capacity(int64_t tokens, int64_t batch) {
+  if (tokens <= cap && batch <= cap_batch) return;
+  LOWBIT_CUDA_CHECK(cudaStreamSynchronize(stream));
+  drop_graphs();  // they hold the old pointers
+  cap = std::max(cap, (tokens + 255) / 256 * 256);
+  cap_batch = std::max(cap_batch, (batch + 63) / 64 * 64);
+  const size_t t = size_t(cap);
+  activation_bytes = 0;
+  auto alloc = [&](DevBuf& b, size_t bytes) {
+    b.alloc(bytes);
+    activation_bytes += int64_t(bytes);
+  };
+  alloc(emb, t * size_t(h) * 4);
+  alloc(x, t * size_t(h) * 2);
+  alloc(mid, t * size_t(h) * 2);
+  alloc(proj, t * size_t(h) * 2);
+  alloc(ctx, t * size_t(h) * 2);
+  alloc(qkv, t * size_t(3 * h) * 2);
+  alloc(inter_buf, t * size_t(inter) * 2);
+  alloc(codes, t * size_t(std::max(h, inter)));  // int8 rows at most (int4: half)
+  alloc(scales, t * 4);
+  alloc(zeros, t * 4);
+  // Split-K workspace: the largest any GEMM asks for at this capacity.
+  size_t ws = 0;
+  for (const GpuLayer& l : layers)
+    for (const GpuLinear& g : l.gemm) {
+      cuda::IntGemmParams p;
+      p.a_layout = g.a_layout;
+      p.b_layout = g.b_layout;
+      p.b_sm90 = g.b_sm90;
+      p.m = cap;
+      p.n = g.out;
+      p.k = g.in;
+      p.group_size = g.group_size;
+      for (int64_t m : {int64_t(1), int64_t(64), int64_t(512), cap}) {
+        p.m = std::min(m, cap);
+        // Shapes only: the sizes decide the plan (pointers are checked at launch).
+        p.a = p.b = p.out = reinterpret_cast<void*>(uintptr_t(256));
+        if (g.quantized()) p.sx = p.sw = reinterpret_cast<const float*>(uintptr_t(256));
+        if (!g.act.symmetric && g.quantized())
+          p.zx = p.zcorr = reinterpret_cast<const float*>(uintptr_t(256));
+        ws = std::max(ws, cuda::int_gemm_workspace_bytes(p));
+      }
+    }
+  workspace_bytes = ws;
+  alloc(workspace, ws);
+  const size_t in_words = 3 * t + size_t(cap_batch) + 1;
+  alloc(in_dev, in_words * 4);
+  in_host.alloc(in_words * 4);
+  alloc(pooled, size_t(cap_batch) * size_t(h) * 4);
+  pooled_host.alloc(size_t(cap_batch) * size_t(h) * 4);
+  alloc(status, size_t(status_words()) * 8);
+  status_host.alloc(size_t(status_words()) * 8);
+}
+
+void GpuEncoder::Impl::stage_inputs(const RaggedBatch& b) {
+  const size_t t = size_t(b.tokens());
+  int32_t* in = in_host.as<int32_t>();
+  for (size_t i = 0; i < t; ++i) {
+    const int32_t id = b.ids[i], p = b.positions[i], ty = b.type_ids[i];
+    if (id < 0 || id >= cfg.vocab_size || p < 0 || p >= cfg.max_position_embeddings || ty < 0 ||
+        ty >= cfg.type_vocab_size)
+      fail("GPU encoder: token ", i, " has id ", id, ", position ", p, ", type ", ty,
+           " outside the model's tables (", cfg.vocab_size, ", ", cfg.max_position_embeddings,
+           ", ", cfg.type_vocab_size, ")");
+  }
+  std::memcpy(in, b.ids.data(), t * 4);
+  std::memcpy(in + cap, b.positions.data(), t * 4);
+  std::memcpy(in + 2 * cap, b.type_ids.data(), t * 4);
+  std::memcpy(in + 3 * cap, b.cu_seqlens.data(), b.cu_seqlens.size() * 4);
+}
+
+std::string GpuEncoder::Impl::point_name(int point) const {
+  if (point == 0) return "the input of encoder.layer.0.q1 (embedding LayerNorm)";
+  const int l = (point - 1) / kGemmsPerLayer, g = (point - 1) % kGemmsPerLayer;
+  return "the input of " + layers[size_t(l)].gemm[g].name;
+}
+
+void GpuEncoder::Impl::gemm(const GpuLinear& l, const void* f16_in, int64_t tokens, void* out,
+                            bool gelu, const void* residual) {
+  cuda::IntGemmParams p;
+  p.a_layout = l.a_layout;
+  p.b_layout = l.b_layout;
+  p.b_sm90 = l.b_sm90;
+  p.b = l.w.as();
+  p.m = tokens;
+  p.n = l.out;
+  p.k = l.in;
+  p.group_size = l.group_size;
+  if (l.quantized()) {
+    p.a = codes.as();
+    p.sx = scales.as<float>();
+    p.sw = l.sw.as<float>();
+    if (!l.act.symmetric) {
+      p.zx = zeros.as<float>();
+      p.zcorr = l.zcorr.as<float>();
+    }
+  } else {
+    p.a = f16_in;
+  }
+  p.bias = l.bias.as<float>();
+  p.gelu = gelu;
+  p.residual = residual;
+  p.out_type = cuda::GemmOut::F16;
+  p.out = out;
+  p.workspace = workspace.as();
+  p.workspace_bytes = workspace_bytes;
+  p.stream = stream;
+  cuda::int_gemm(p);
+}
+
+void GpuEncoder::Impl::quantize_input(const GpuLinear& l, const void* f16_in, int64_t tokens,
+                                      int point) {
+  if (!l.quantized()) return;
+  cuda::QuantizeRowsParams q;
+  q.scheme = l.act;
+  q.in_type = cuda::RowInput::F16;
+  q.x = f16_in;
+  q.rows = tokens;
+  q.cols = l.in;
+  q.codes = codes.as<uint8_t>();
+  q.scales = scales.as<float>();
+  q.zeros = l.act.symmetric ? nullptr : zeros.as<float>();
+  q.status = status.as<unsigned long long>() + point;
+  q.stream = stream;
+  cuda::quantize_rows_cuda(q);
+}
+
+void GpuEncoder::Impl::layer_norm(const GpuLayerNorm& ln, cuda::RowInput in_type, const void* in,
+                                  int64_t tokens, void* out, const GpuLinear* next, int point) {
+  cuda::LayerNormQuantParams p;
+  p.in_type = in_type;
+  p.x = in;
+  p.rows = tokens;
+  p.n = h;
+  p.gamma = ln.gamma.as<float>();
+  p.beta = ln.beta.as<float>();
+  p.eps = ln.eps;
+  p.out_type = cuda::RowInput::F16;
+  p.out = out;
+  if (next && next->quantized()) {
+    p.scheme = next->act;
+    p.codes = codes.as<uint8_t>();
+    p.scales = scales.as<float>();
+    p.zeros = next->act.symmetric ? nullptr : zeros.as<float>();
+    p.status = status.as<unsigned long long>() + point;
+  }
+  p.stream = stream;
+  cuda::layernorm_quantize_cuda(p);
+}
+
+void GpuEncoder::Impl::enqueue(const Shape& s, bool pool) {
+  const int64_t t = s.tokens;
+  const int32_t* in = in_dev.as<int32_t>();
+  LOWBIT_CUDA_CHECK(cudaMemcpyAsync(in_dev.as(), in_host.as(), size_t(3 * cap + s.batch + 1) * 4,
+                                    cudaMemcpyHostToDevice, stream));
+  LOWBIT_CUDA_CHECK(
+      cudaMemsetAsync(status.as(), 0xFF, size_t(status_words()) * 8, stream));
+  const int32_t* cu = in + 3 * cap;
+  cuda::embed_sum_cuda(in, in + cap, in + 2 * cap, word.as<float>(), pos.as<float>(),
+                       type.as<float>(), emb.as<float>(), t, h, stream);
+  layer_norm(emb_ln, cuda::RowInput::F32, emb.as(), t, x.as(), &layers[0].gemm[0], 0);
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const GpuLayer& l = layers[i];
+    const int pt = 1 + int(i) * kGemmsPerLayer;  // status word of q1's input
+    gemm(l.gemm[0], x.as(), t, qkv.as(), false, nullptr);
+    cuda::FlashAttentionParams fa;
+    fa.qkv = qkv.as();
+    fa.cu_seqlens = cu;
+    fa.batch = s.batch;
+    fa.max_seqlen = s.len_bucket;
+    fa.heads = cfg.num_heads;
+    fa.head_dim = cfg.head_dim();
+    fa.out = ctx.as();
+    fa.stream = stream;
+    cuda::flash_attention(fa);
+    quantize_input(l.gemm[1], ctx.as(), t, pt + 1);
+    gemm(l.gemm[1], ctx.as(), t, proj.as(), false, x.as());  // + residual x
+    layer_norm(l.attn_ln, cuda::RowInput::F16, proj.as(), t, mid.as(), &l.gemm[2], pt + 2);
+    gemm(l.gemm[2], mid.as(), t, inter_buf.as(), true, nullptr);  // bias + GELU
+    quantize_input(l.gemm[3], inter_buf.as(), t, pt + 3);
+    gemm(l.gemm[3], inter_buf.as(), t, proj.as(), false, mid.as());  // + residual mid
+    const GpuLinear* next = i + 1 < layers.size() ? &layers[i + 1].gemm[0] : nullptr;
+    layer_norm(l.ffn_ln, cuda::RowInput::F16, proj.as(), t, x.as(), next, pt + 4);
+  }
+  LOWBIT_CUDA_CHECK(cudaMemcpyAsync(status_host.as(), status.as(), size_t(status_words()) * 8,
+                                    cudaMemcpyDeviceToHost, stream));
+  if (!pool) return;
+  cuda::pool_cuda(x.as(), cu, s.batch, h, s.mean, s.normalize, pooled.as<float>(), stream);
+  LOWBIT_CUDA_CHECK(cudaMemcpyAsync(pooled_host.as(), pooled.as(), size_t(s.batch * h) * 4,
+                                    cudaMemcpyDeviceToHost, stream));
+}
+
+void GpuEncoder::Impl::check_status() {
+  const auto* st = status_host.as<unsigned long long>();
+  for (int i = 0; i < int(status_words()); ++i) {
+    if (st[i] == ~0ull) continue;
+    const QuantScheme& s = i == 0 ? layers[0].gemm[0].act
+                                  : layers[size_t((i - 1) / kGemmsPerLayer)]
+                                        .gemm[(i - 1) % kGemmsPerLayer]
+                                        .act;
+    cuda::check_quantize_status(st[i], s, point_name(i));
+  }
+}
+
+GpuEncoder::GpuEncoder(const BertModel& model, const GpuEncoderOptions& opts)
+    : impl_(std::make_unique<Impl>(model, opts)) {}
+GpuEncoder::~GpuEncoder() = default;
+
+void GpuEncoder::reserve(int64_t tokens, int64_t batch) { impl_->ensure_capacity(tokens, batch); }
+
+void GpuEncoder::embed(const RaggedBatch& batch, bool mean_pooling, bool normalize,
+                       float* pooled) {
+  Impl& m = *impl_;
+  if (batch.size() <= 0) return;
+  m.ensure_capacity(batch.tokens(), batch.size());
+  m.stage_inputs(batch);
+  int64_t max_len = 0;
+  for (int64_t i = 0; i < batch.size(); ++i)
+    max_len = std::max<int64_t>(max_len, batch.cu_seqlens[size_t(i + 1)] - batch.cu_seqlens[size_t(i)]);
+  const Impl::Shape s{batch.tokens(), batch.size(), (max_len + kLenBucket - 1) / kLenBucket * kLenBucket,
+                      mean_pooling, normalize};
+  Impl::Graph& g = m.graph_cache[s];
+  if (g.exec) {
+    LOWBIT_CUDA_CHECK(cudaGraphLaunch(g.exec, m.stream));
+  } else if (m.graphs && g.runs >= 1) {
+    // Second sight of this shape: capture (the first, eager run has set every kernel attribute).
+    cudaGraph_t graph = nullptr;
+    LOWBIT_CUDA_CHECK(cudaStreamBeginCapture(m.stream, cudaStreamCaptureModeThreadLocal));
+    try {
+      m.enqueue(s, true);
+    } catch (...) {
+      cudaStreamEndCapture(m.stream, &graph);
+      if (graph) cudaGraphDestroy(graph);
+      throw;
+    }
+    LOWBIT_CUDA_CHECK(cudaStreamEndCapture(m.stream, &graph));
+    const cudaError_t e = cudaGraphInstantiate(&g.exec, graph, 0);
+    cudaGraphDestroy(graph);
+    LOWBIT_CUDA_CHECK(e);
+    ++m.captured;
+    LOWBIT_CUDA_CHECK(cudaGraphLaunch(g.exec, m.stream));
+  } else {
+    m.enqueue(s, true);
+  }
+  ++g.runs;
+  LOWBIT_CUDA_CHECK(cudaStreamSynchronize(m.stream));
+  m.check_status();
+  std::memcpy(pooled, m.pooled_host.as(), size_t(batch.size() * m.h) * 4);
+}
+
+std::vector<float> GpuEncoder::hidden_states(const RaggedBatch& batch) {
+  Impl& m = *impl_;
+  if (batch.size() <= 0) return {};
+  m.ensure_capacity(batch.tokens(), batch.size());
+  m.stage_inputs(batch);
+  int64_t max_len = 0;
+  for (int64_t i = 0; i < batch.size(); ++i)
+    max_len = std::max<int64_t>(max_len, batch.cu_seqlens[size_t(i + 1)] - batch.cu_seqlens[size_t(i)]);
+  const Impl::Shape s{batch.tokens(), batch.size(), max_len, false, false};
+  m.enqueue(s, false);
+  if (m.hidden_f32.bytes() < size_t(m.cap * m.h) * 4) m.hidden_f32.alloc(size_t(m.cap * m.h) * 4);
+  cuda::half_to_float_cuda(m.x.as(), m.hidden_f32.as<float>(), batch.tokens() * m.h, m.stream);
+  std::vector<float> out(size_t(batch.tokens() * m.h));
+  LOWBIT_CUDA_CHECK(cudaMemcpyAsync(out.data(), m.hidden_f32.as(), out.size() * 4,
+                                    cudaMemcpyDeviceToHost, m.stream));
+  LOWBIT_CUDA_CHECK(cudaStreamSynchronize(m.stream));
+  m.check_status();
+  return out;
+}
+
+GpuMemory GpuEncoder::memory() const {
+  return {impl_->weights_bytes, impl_->activation_bytes, impl_->cap};
+}
+std::string GpuEncoder::device_name() const { return impl_->device_name; }
+int64_t GpuEncoder::graphs_captured() const { return impl_->captured; }
+
+}  // namespace lowbit

@@ -1,0 +1,244 @@
+// The GPU encoder (src/runtime/gpu_encoder.h) against the CPU BertModel running the same recipe:
+// random BERTs of every head dim, each GEMM mode, ragged batches; the real all-MiniLM-L6-v2 on
+// real sentences (FP16 and W8A8). Budgets are on the per-token cosine of the last hidden state
+// (FP16 activations on the GPU vs FP32 on the CPU, and for quantized modes the token codes that
+// flip where FP16 rounding moves a value across a rounding boundary); the measured figures are
+// printed. Also: batched runs equal single-sequence runs, graph replays equal the eager run.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "io/model_dir.h"
+#include "io/safetensors.h"
+#include "models/bert.h"
+#include "quant/recipe.h"
+#include "runtime/gpu_encoder.h"
+#include "test_util.h"
+
+namespace lowbit {
+namespace {
+
+using testing::TempDir;
+
+BertConfig random_config(int64_t hidden, int64_t heads, int64_t layers) {
+  BertConfig c;
+  c.model_type = "bert";
+  c.vocab_size = 120;
+  c.hidden_size = hidden;
+  c.num_layers = layers;
+  c.num_heads = heads;
+  c.intermediate_size = 4 * hidden;
+  c.max_position_embeddings = 512;
+  c.type_vocab_size = 2;
+  return c;
+}
+
+// A checkpoint of random weights in Hugging Face naming, written to `path`.
+void write_random_bert(const BertConfig& c, const std::string& path, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
+  std::vector<std::vector<float>> data;
+  auto add = [&](const std::string& name, std::vector<int64_t> shape, float mean, float sd) {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    std::vector<float> v(static_cast<size_t>(n));
+    for (float& x : v) x = mean + sd * nd(rng);
+    shapes.emplace_back(name, std::move(shape));
+    data.push_back(std::move(v));
+  };
+  const int64_t h = c.hidden_size, in = c.intermediate_size;
+  const float ws = 1.0f / std::sqrt(float(h));
+  add("embeddings.word_embeddings.weight", {c.vocab_size, h}, 0, 0.5f);
+  add("embeddings.position_embeddings.weight", {c.max_position_embeddings, h}, 0, 0.2f);
+  add("embeddings.token_type_embeddings.weight", {c.type_vocab_size, h}, 0, 0.2f);
+  add("embeddings.LayerNorm.weight", {h}, 1, 0.1f);
+  add("embeddings.LayerNorm.bias", {h}, 0, 0.05f);
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    const std::string p = "encoder.layer." + std::to_string(l) + ".";
+    for (const char* part : {"query", "key", "value"}) {
+      add(p + "attention.self." + part + ".weight", {h, h}, 0, ws);
+      add(p + "attention.self." + part + ".bias", {h}, 0, 0.05f);
+    }
+    add(p + "attention.output.dense.weight", {h, h}, 0, ws);
+    add(p + "attention.output.dense.bias", {h}, 0, 0.05f);
+    add(p + "attention.output.LayerNorm.weight", {h}, 1, 0.1f);
+    add(p + "attention.output.LayerNorm.bias", {h}, 0, 0.05f);
+    add(p + "intermediate.dense.weight", {in, h}, 0, ws);
+    add(p + "intermediate.dense.bias", {in}, 0, 0.05f);
+    add(p + "output.dense.weight", {h, in}, 0, 1.0f / std::sqrt(float(in)));
+    add(p + "output.dense.bias", {h}, 0, 0.05f);
+    add(p + "output.LayerNorm.weight", {h}, 1, 0.1f);
+    add(p + "output.LayerNorm.bias", {h}, 0, 0.05f);
+  }
+  std::vector<TensorToWrite> w;
+  for (size_t i = 0; i < data.size(); ++i)
+    w.push_back({shapes[i].first, DType::F32, shapes[i].second, std::as_bytes(std::span(data[i]))});
+  write_safetensors(path, w);
+}
+
+RaggedBatch random_batch(const std::vector<int>& lens, int64_t vocab, uint32_t seed) {
+  std::mt19937 rng(seed);
+  RaggedBatch b;
+  for (int len : lens) {
+    std::vector<int32_t> ids(static_cast<size_t>(len)), types(static_cast<size_t>(len));
+    for (int i = 0; i < len; ++i) {
+      ids[size_t(i)] = int32_t(rng() % uint32_t(vocab));
+      types[size_t(i)] = i >= len / 2 ? 1 : 0;
+    }
+    b.add(ids, types);
+  }
+  return b;
+}
+
+RaggedBatch single(const RaggedBatch& b, int64_t i) {
+  RaggedBatch s;
+  const auto lo = b.cu_seqlens[size_t(i)], hi = b.cu_seqlens[size_t(i + 1)];
+  s.add(std::vector<int32_t>(b.ids.begin() + lo, b.ids.begin() + hi),
+        std::vector<int32_t>(b.type_ids.begin() + lo, b.type_ids.begin() + hi));
+  return s;
+}
+
+// Smallest and mean cosine between corresponding rows.
+std::pair<double, double> row_cosines(const float* a, const float* b, int64_t rows, int64_t n) {
+  double lo = 1, sum = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    double ab = 0, aa = 0, bb = 0;
+    for (int64_t j = 0; j < n; ++j) {
+      const double x = a[r * n + j], y = b[r * n + j];
+      ab += x * y;
+      aa += x * x;
+      bb += y * y;
+    }
+    const double c = ab / std::sqrt(aa * bb);
+    lo = std::min(lo, std::isfinite(c) ? c : -1.0);
+    sum += c;
+  }
+  return {lo, sum / double(rows)};
+}
+
+struct ModeCase {
+  const char* name;
+  GemmMode mode;
+  bool asym;
+  double min_cos;  // budget: smallest per-token cosine of the last hidden state vs the CPU
+};
+
+const ModeCase kModes[] = {
+    {"fp16", GemmMode::Fp16, false, 0.9995},  {"w8a8", GemmMode::W8A8, false, 0.998},
+    {"w8a8-asym", GemmMode::W8A8, true, 0.998}, {"w4a8", GemmMode::W4A8, false, 0.995},
+    {"w4a4", GemmMode::W4A4, false, 0.97},    {"w4a4-asym", GemmMode::W4A4, true, 0.97},
+    {"fp8", GemmMode::Fp8, false, 0.98},
+};
+
+class GpuEncoderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string why;
+    if (!gpu_encoder_available(&why)) GTEST_FAIL() << why;
+  }
+};
+
+TEST_F(GpuEncoderTest, MatchesCpuEveryModeAndHeadDim) {
+  // (hidden, heads): head dims 64, 32, 128.
+  for (const auto& [hidden, heads] : {std::pair<int64_t, int64_t>{256, 4}, {256, 8}, {256, 2}}) {
+    const BertConfig cfg = random_config(hidden, heads, 2);
+    TempDir dir;
+    write_random_bert(cfg, dir.str("model.safetensors"), uint32_t(hidden + heads));
+    const SafeTensors file = SafeTensors::open(dir.str("model.safetensors"));
+    const RaggedBatch batch = random_batch({1, 9, 64, 65, 130, 200}, cfg.vocab_size, 7);
+    for (const ModeCase& mc : kModes) {
+      BertModel model(cfg, file);
+      model.apply_recipe(Recipe::uniform(mc.name, cfg.num_layers, mc.mode, mc.asym, 0));
+      const Tensor ref = model.forward(batch);
+      GpuEncoder gpu(model);
+      const std::vector<float> got = gpu.hidden_states(batch);
+      const auto [lo, mean] =
+          row_cosines(got.data(), ref.data<float>(), batch.tokens(), cfg.hidden_size);
+      std::printf("head dim %lld, %-9s: token cosine vs CPU min %.6f mean %.6f (budget %.4f)\n",
+                  (long long)cfg.head_dim(), mc.name, lo, mean, mc.min_cos);
+      EXPECT_GE(lo, mc.min_cos) << mc.name << " head dim " << cfg.head_dim();
+    }
+  }
+}
+
+TEST_F(GpuEncoderTest, BatchedEqualsSingleAndGraphReplayEqualsEager) {
+  const BertConfig cfg = random_config(256, 4, 2);
+  TempDir dir;
+  write_random_bert(cfg, dir.str("model.safetensors"), 11);
+  const SafeTensors file = SafeTensors::open(dir.str("model.safetensors"));
+  const RaggedBatch batch = random_batch({3, 64, 17, 128, 100}, cfg.vocab_size, 8);
+  const int64_t h = cfg.hidden_size;
+  for (const ModeCase& mc : {kModes[0], kModes[1], kModes[4]}) {
+    BertModel model(cfg, file);
+    model.apply_recipe(Recipe::uniform(mc.name, cfg.num_layers, mc.mode, mc.asym, 0));
+    GpuEncoder gpu(model);
+    std::vector<float> eager(size_t(batch.size() * h)), replay(eager.size());
+    gpu.embed(batch, true, true, eager.data());  // first sight: eager
+    for (int rep = 0; rep < 3; ++rep) {          // then captured and replayed
+      gpu.embed(batch, true, true, replay.data());
+      EXPECT_EQ(replay, eager) << mc.name << ": graph replay " << rep << " differs";
+    }
+    EXPECT_EQ(gpu.graphs_captured(), 1);
+    double worst = 0;
+    for (int64_t i = 0; i < batch.size(); ++i) {
+      std::vector<float> one(static_cast<size_t>(h));
+      gpu.embed(single(batch, i), true, true, one.data());
+      for (int64_t j = 0; j < h; ++j)
+        worst = std::max(worst, double(std::fabs(one[size_t(j)] - eager[size_t(i * h + j)])));
+    }
+    // Integer GEMMs are exact and every other kernel works per token or per sequence; only the
+    // FP16 GEMMs' tile choice (and so their accumulation order) may depend on the batch.
+    std::printf("%s: batched vs single, largest |difference| of a normalised embedding %.3g\n",
+                mc.name, worst);
+    EXPECT_LE(worst, mc.mode == GemmMode::Fp16 ? 2e-3 : 0.0) << mc.name;
+  }
+}
+
+TEST_F(GpuEncoderTest, RealMiniLmOnRealText) {
+  LOWBIT_REQUIRE_MINILM();
+  const ModelDir md = open_model_dir(testing::minilm_dir());
+  const SafeTensors file = SafeTensors::open(md.weights_path);
+  const WordPieceTokenizer tok = WordPieceTokenizer::from_dir(md.dir);
+  const std::vector<std::string> texts = {
+      "The quick brown fox jumps over the lazy dog.",
+      "A man is playing a guitar on the stage while the crowd sings along.",
+      "Quantization maps floating-point weights to small integers, trading a little accuracy "
+      "for memory and speed.",
+      "It was the best of times, it was the worst of times, it was the age of wisdom, it was the "
+      "age of foolishness, it was the epoch of belief, it was the epoch of incredulity.",
+      "Paris is the capital of France.",
+      "This movie was a complete waste of two hours; the plot made no sense and the acting was "
+      "wooden.",
+  };
+  RaggedBatch batch;
+  for (const auto& t : texts) {
+    const Encoding e = tok.encode(t, size_t(md.max_length));
+    batch.add(e.ids, e.type_ids);
+  }
+  const int64_t h = md.config.hidden_size;
+  for (const ModeCase& mc : {kModes[0], kModes[1]}) {
+    BertModel model(md.config, file);
+    if (mc.mode != GemmMode::Fp16)  // FP16 vs the FP32 model itself
+      model.apply_recipe(Recipe::uniform(mc.name, md.config.num_layers, mc.mode, mc.asym, 0));
+    const Tensor ref = model.forward(batch);
+    Tensor pooled = Tensor::empty({batch.size(), h});
+    ops::pool(ref, batch.cu_seqlens, true, pooled);
+    ops::l2_normalize(pooled);
+    GpuEncoder gpu(model);
+    std::vector<float> got(size_t(batch.size() * h));
+    gpu.embed(batch, true, true, got.data());
+    const auto [lo, mean] = row_cosines(got.data(), pooled.data<float>(), batch.size(), h);
+    const auto [tlo, tmean] = row_cosines(gpu.hidden_states(batch).data(), ref.data<float>(),
+                                          batch.tokens(), h);
+    std::printf("MiniLM %s: embedding cosine vs CPU min %.6f mean %.6f; token min %.6f\n",
+                mc.name, lo, mean, tlo);
+    EXPECT_GE(lo, mc.mode == GemmMode::Fp16 ? 0.9999 : 0.999) << mc.name;
+    EXPECT_GE(tlo, mc.min_cos) << mc.name;
+  }
+}
+
+}  // namespace
+}  // namespace lowbit
