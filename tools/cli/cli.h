@@ -26,6 +26,7 @@ struct Args {
 Args parse_args(const std::vector<std::string>& argv, const std::set<std::string>& with_value,
                 const std::set<std::string>& switches);
 
+int cmd_bench(const std::vector<std::string>& argv);
 int cmd_embed(const std::vector<std::string>& argv);
 int cmd_info(const std::vector<std::string>& argv);
 int cmd_quantize(const std::vector<std::string>& argv);

@@ -79,6 +79,8 @@ const char* kEmbedHelp =
     "\n"
     "options:\n"
     "  --model DIR          model folder (Hugging Face / sentence-transformers checkpoint)\n"
+    "  --device D           cpu | cuda | auto (default auto: the GPU encoder when this build has\n"
+    "                       CUDA and a Hopper GPU is visible, else the CPU)\n"
     "  --pooling cls|mean   pooling (default: the checkpoint's; cls for a plain BERT folder)\n"
     "  --normalize          L2-normalise the embeddings (default: the checkpoint's)\n"
     "  --no-normalize       do not normalise\n"
@@ -172,7 +174,8 @@ void print_similarity(const Embeddings& e, const std::vector<std::string>& texts
 
 int cmd_embed(const std::vector<std::string>& argv) {
   const Args a =
-      parse_args(argv, {"model", "pooling", "format", "max-length", "batch-tokens", "threads"},
+      parse_args(argv,
+                 {"model", "device", "pooling", "format", "max-length", "batch-tokens", "threads"},
                  {"normalize", "no-normalize", "similarity", "progress", "quiet", "help"});
   if (a.has("help")) {
     std::fputs(kEmbedHelp, stdout);
@@ -209,7 +212,9 @@ int cmd_embed(const std::vector<std::string>& argv) {
   ProgressBar bar(a.has("progress") || (isatty(STDERR_FILENO) && texts.size() > 100));
   opts.progress = [&bar](size_t done, size_t total) { bar.update(done, total); };
 
-  const auto engine = Engine::load(a.get("model"));
+  LoadOptions lo;
+  lo.device = a.get("device", "auto");
+  const auto engine = Engine::load(a.get("model"), lo);
   const Embeddings e = engine->embed(texts, opts);
   if (!a.has("quiet"))
     for (const Truncation& t : e.truncated)
@@ -259,7 +264,9 @@ int cmd_info(const std::vector<std::string>& argv) {
   if (!a.positional.empty()) throw UsageError{"unexpected argument '" + a.positional[0] + "'"};
   const std::string format = a.get("format", "text");
   if (format != "text" && format != "json") throw UsageError{"--format must be text or json"};
-  const auto engine = Engine::load(a.get("model"));
+  LoadOptions lo;
+  lo.device = "cpu";  // describing a folder needs no GPU
+  const auto engine = Engine::load(a.get("model"), lo);
   const ModelInfo& m = engine->info();
   std::string dtypes;
   for (const auto& [d, n] : m.dtypes)
