@@ -91,6 +91,9 @@ class Engine {
   // Last hidden state of one encoded input: [ids.size(), hidden] row-major.
   std::vector<float> hidden_states(const Encoding& enc) const;
   DeviceMemory device_memory() const;
+  // GPU only: milliseconds per pipeline stage (summed over layers) of one eager forward pass of
+  // `encs` as one batch; empty on the CPU.
+  std::vector<std::pair<std::string, double>> profile(const std::vector<Encoding>& encs) const;
 
  private:
   struct Impl;

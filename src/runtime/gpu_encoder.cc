@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include "backends/cpu/int_gemm.h"
@@ -218,6 +219,16 @@ struct GpuEncoder::Impl {
   };
   std::map<Shape, Graph> graph_cache;
   int64_t captured = 0;
+  // Profiling (eager runs only): an event after each stage, named.
+  bool profiling = false;
+  std::vector<std::pair<std::string, cudaEvent_t>> marks;
+  void mark(const char* stage) {
+    if (!profiling) return;
+    cudaEvent_t e = nullptr;
+    LOWBIT_CUDA_CHECK(cudaEventCreate(&e));
+    LOWBIT_CUDA_CHECK(cudaEventRecord(e, stream));
+    marks.emplace_back(stage, e);
+  }
 
   Impl(const BertModel& model, const GpuEncoderOptions& opts);
   ~Impl();
@@ -309,27 +320,33 @@ void GpuEncoder::Impl::ensure_capacity(int64_t tokens, int64_t batch) {
   alloc(codes, t * size_t(std::max(h, inter)));  // int8 rows at most (int4: half)
   alloc(scales, t * 4);
   alloc(zeros, t * 4);
-  // Split-K workspace: the largest any GEMM asks for at this capacity.
+  // Split-K workspace: the largest any GEMM asks for at any token count up to the capacity
+  // (the plan, and so the workspace, is not monotonic in M; split-K only pays for small M, so
+  // every M up to 4096 is asked, then the capacity itself). Once per distinct GEMM shape.
   size_t ws = 0;
+  std::set<std::tuple<int, int, int64_t, int64_t, int64_t>> seen;
   for (const GpuLayer& l : layers)
     for (const GpuLinear& g : l.gemm) {
+      if (!seen.insert({int(g.a_layout), int(g.b_layout), g.out, g.in, g.group_size}).second)
+        continue;
       cuda::IntGemmParams p;
       p.a_layout = g.a_layout;
       p.b_layout = g.b_layout;
       p.b_sm90 = g.b_sm90;
-      p.m = cap;
       p.n = g.out;
       p.k = g.in;
       p.group_size = g.group_size;
-      for (int64_t m : {int64_t(1), int64_t(64), int64_t(512), cap}) {
-        p.m = std::min(m, cap);
-        // Shapes only: the sizes decide the plan (pointers are checked at launch).
-        p.a = p.b = p.out = reinterpret_cast<void*>(uintptr_t(256));
-        if (g.quantized()) p.sx = p.sw = reinterpret_cast<const float*>(uintptr_t(256));
-        if (!g.act.symmetric && g.quantized())
-          p.zx = p.zcorr = reinterpret_cast<const float*>(uintptr_t(256));
+      // Shapes only: the sizes decide the plan (pointers are checked at launch).
+      p.a = p.b = p.out = reinterpret_cast<void*>(uintptr_t(256));
+      if (g.quantized()) p.sx = p.sw = reinterpret_cast<const float*>(uintptr_t(256));
+      if (g.quantized() && !g.act.symmetric)
+        p.zx = p.zcorr = reinterpret_cast<const float*>(uintptr_t(256));
+      for (int64_t m = 1; m <= std::min<int64_t>(cap, 4096); ++m) {
+        p.m = m;
         ws = std::max(ws, cuda::int_gemm_workspace_bytes(p));
       }
+      p.m = cap;
+      ws = std::max(ws, cuda::int_gemm_workspace_bytes(p));
     }
   workspace_bytes = ws;
   alloc(workspace, ws);
@@ -446,13 +463,16 @@ void GpuEncoder::Impl::enqueue(const Shape& s, bool pool) {
   LOWBIT_CUDA_CHECK(
       cudaMemsetAsync(status.as(), 0xFF, size_t(status_words()) * 8, stream));
   const int32_t* cu = in + 3 * cap;
+  mark("inputs in");
   cuda::embed_sum_cuda(in, in + cap, in + 2 * cap, word.as<float>(), pos.as<float>(),
                        type.as<float>(), emb.as<float>(), t, h, stream);
   layer_norm(emb_ln, cuda::RowInput::F32, emb.as(), t, x.as(), &layers[0].gemm[0], 0);
+  mark("embeddings + LayerNorm");
   for (size_t i = 0; i < layers.size(); ++i) {
     const GpuLayer& l = layers[i];
     const int pt = 1 + int(i) * kGemmsPerLayer;  // status word of q1's input
     gemm(l.gemm[0], x.as(), t, qkv.as(), false, nullptr);
+    mark("q1 GEMM (QKV)");
     cuda::FlashAttentionParams fa;
     fa.qkv = qkv.as();
     fa.cu_seqlens = cu;
@@ -463,14 +483,22 @@ void GpuEncoder::Impl::enqueue(const Shape& s, bool pool) {
     fa.out = ctx.as();
     fa.stream = stream;
     cuda::flash_attention(fa);
+    mark("attention");
     quantize_input(l.gemm[1], ctx.as(), t, pt + 1);
+    mark("quantize q2 input");
     gemm(l.gemm[1], ctx.as(), t, proj.as(), false, x.as());  // + residual x
+    mark("q2 GEMM (attention out)");
     layer_norm(l.attn_ln, cuda::RowInput::F16, proj.as(), t, mid.as(), &l.gemm[2], pt + 2);
+    mark("LayerNorm (+ quantize)");
     gemm(l.gemm[2], mid.as(), t, inter_buf.as(), true, nullptr);  // bias + GELU
+    mark("q3 GEMM (FFN in, GELU)");
     quantize_input(l.gemm[3], inter_buf.as(), t, pt + 3);
+    mark("quantize q4 input");
     gemm(l.gemm[3], inter_buf.as(), t, proj.as(), false, mid.as());  // + residual mid
+    mark("q4 GEMM (FFN out)");
     const GpuLinear* next = i + 1 < layers.size() ? &layers[i + 1].gemm[0] : nullptr;
     layer_norm(l.ffn_ln, cuda::RowInput::F16, proj.as(), t, x.as(), next, pt + 4);
+    mark("LayerNorm (+ quantize)");
   }
   LOWBIT_CUDA_CHECK(cudaMemcpyAsync(status_host.as(), status.as(), size_t(status_words()) * 8,
                                     cudaMemcpyDeviceToHost, stream));
@@ -478,6 +506,7 @@ void GpuEncoder::Impl::enqueue(const Shape& s, bool pool) {
   cuda::pool_cuda(x.as(), cu, s.batch, h, s.mean, s.normalize, pooled.as<float>(), stream);
   LOWBIT_CUDA_CHECK(cudaMemcpyAsync(pooled_host.as(), pooled.as(), size_t(s.batch * h) * 4,
                                     cudaMemcpyDeviceToHost, stream));
+  mark("pooling + copy out");
 }
 
 void GpuEncoder::Impl::check_status() {
@@ -555,6 +584,51 @@ std::vector<float> GpuEncoder::hidden_states(const RaggedBatch& batch) {
                                     cudaMemcpyDeviceToHost, m.stream));
   LOWBIT_CUDA_CHECK(cudaStreamSynchronize(m.stream));
   m.check_status();
+  return out;
+}
+
+std::vector<std::pair<std::string, double>> GpuEncoder::profile(const RaggedBatch& batch,
+                                                                bool mean_pooling,
+                                                                bool normalize) {
+  Impl& m = *impl_;
+  if (batch.size() <= 0) return {};
+  m.ensure_capacity(batch.tokens(), batch.size());
+  m.stage_inputs(batch);
+  int64_t max_len = 0;
+  for (int64_t i = 0; i < batch.size(); ++i)
+    max_len = std::max<int64_t>(max_len, batch.cu_seqlens[size_t(i + 1)] - batch.cu_seqlens[size_t(i)]);
+  const Impl::Shape s{batch.tokens(), batch.size(), (max_len + kLenBucket - 1) / kLenBucket * kLenBucket,
+                      mean_pooling, normalize};
+  m.enqueue(s, true);  // warm (kernel attributes, caches)
+  LOWBIT_CUDA_CHECK(cudaStreamSynchronize(m.stream));
+  m.profiling = true;
+  m.marks.clear();
+  cudaEvent_t start = nullptr;
+  LOWBIT_CUDA_CHECK(cudaEventCreate(&start));
+  LOWBIT_CUDA_CHECK(cudaEventRecord(start, m.stream));
+  try {
+    m.enqueue(s, true);
+  } catch (...) {
+    m.profiling = false;
+    throw;
+  }
+  m.profiling = false;
+  LOWBIT_CUDA_CHECK(cudaStreamSynchronize(m.stream));
+  std::vector<std::pair<std::string, double>> out;  // stage -> ms, in first-seen order
+  cudaEvent_t prev = start;
+  for (const auto& [name, e] : m.marks) {
+    float ms = 0;
+    LOWBIT_CUDA_CHECK(cudaEventElapsedTime(&ms, prev, e));
+    auto it = std::find_if(out.begin(), out.end(), [&](const auto& p) { return p.first == name; });
+    if (it == out.end())
+      out.emplace_back(name, double(ms));
+    else
+      it->second += double(ms);
+    prev = e;
+  }
+  for (const auto& [name, e] : m.marks) cudaEventDestroy(e);
+  m.marks.clear();
+  cudaEventDestroy(start);
   return out;
 }
 

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "models/bert.h"
@@ -46,6 +47,11 @@ class GpuEncoder {
   // Makes room for `tokens` tokens in `batch` sequences (so that a benchmark allocates nothing
   // while timing).
   void reserve(int64_t tokens, int64_t batch);
+
+  // GPU time per stage of one eager forward pass (ms, summed over the layers), with the host's
+  // launch gaps included in the stage that follows them: the benchmark's kernel breakdown.
+  std::vector<std::pair<std::string, double>> profile(const RaggedBatch& batch, bool mean_pooling,
+                                                      bool normalize);
 
   GpuMemory memory() const;
   std::string device_name() const;

@@ -233,6 +233,18 @@ std::vector<float> Engine::hidden_states(const Encoding& enc) const {
   return std::vector<float>(h.data<float>(), h.data<float>() + h.numel());
 }
 
+std::vector<std::pair<std::string, double>> Engine::profile(
+    const std::vector<Encoding>& encs) const {
+#ifdef LOWBIT_WITH_CUDA
+  if (impl_->gpu) {
+    RaggedBatch batch;
+    for (const Encoding& e : encs) batch.add(e.ids, e.type_ids);
+    return impl_->gpu->profile(batch, impl_->dir.pooling == Pooling::Mean, impl_->dir.normalize);
+  }
+#endif
+  return {};
+}
+
 DeviceMemory Engine::device_memory() const {
 #ifdef LOWBIT_WITH_CUDA
   if (impl_->gpu) {

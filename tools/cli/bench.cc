@@ -36,6 +36,8 @@ const char* kBenchHelp =
     "  --iters N            timed runs per shape (default 30; --varlen: passes over the set, 3)\n"
     "  --warmup N           untimed runs first (default 3; the GPU captures its graph on the 2nd)\n"
     "  --no-graphs          GPU: run eagerly, no CUDA graphs\n"
+    "  --profile            GPU: also the time per pipeline stage of each shape (one eager pass,\n"
+    "                       CUDA events between stages; host launch gaps fall in the next stage)\n"
     "  --format text|json   output (default text)\n";
 
 std::vector<long> parse_list(const std::string& s, const char* what) {
@@ -91,7 +93,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   const Args a = parse_args(argv,
                             {"model", "device", "batch", "seq", "varlen", "mean-len", "max-len",
                              "iters", "warmup", "format"},
-                            {"no-graphs", "help"});
+                            {"no-graphs", "profile", "help"});
   if (a.has("help")) {
     std::fputs(kBenchHelp, stdout);
     return 0;
@@ -181,7 +183,11 @@ int cmd_bench(const std::vector<std::string>& argv) {
         }
         const double med = percentile(ms, 0.5);
         const DeviceMemory mem = engine->device_memory();
+        nlohmann::json stages = nlohmann::json::array();
+        if (a.has("profile"))
+          for (const auto& [name, t] : engine->profile(encs)) stages.push_back({name, t});
         out["results"].push_back({{"batch", b},
+                                  {"stages_ms", stages},
                                   {"seq", s},
                                   {"median_ms", med},
                                   {"p90_ms", percentile(ms, 0.9)},
@@ -204,9 +210,13 @@ int cmd_bench(const std::vector<std::string>& argv) {
                   r["varlen"].get<long>(), r["mean_len"].get<double>(), r["max_len"].get<long>(),
                   r["batch"].get<long>(), r["sequences_per_s"].get<double>());
     else
+    {
       std::printf("batch %4ld x seq %4ld: median %8.3f ms, p90 %8.3f ms, %9.0f sequences/s\n",
                   r["batch"].get<long>(), r["seq"].get<long>(), r["median_ms"].get<double>(),
                   r["p90_ms"].get<double>(), r["sequences_per_s"].get<double>());
+      for (const auto& st : r["stages_ms"])
+        std::printf("    %-26s %8.3f ms\n", st[0].get<std::string>().c_str(), st[1].get<double>());
+    }
   }
   const DeviceMemory mem = engine->device_memory();
   if (mem.weights_bytes)

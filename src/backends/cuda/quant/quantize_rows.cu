@@ -11,6 +11,7 @@
 
 #include <limits>
 #include <sstream>
+#include <type_traits>
 
 #include "backends/cuda/check.h"
 #include "backends/cuda/device.h"
@@ -99,6 +100,60 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
+// Token-wise rows of at most 4096 (the encoder's GEMM inputs): one warp per row, 8 rows per CTA,
+// the row held in registers (P pairs per lane, columns 2·lane + 64·i), read once. The same float
+// operations as the kernel above, so the same codes.
+constexpr int kWarpRowThreads = 256;
+
+template <RowInput IN, int P>
+__global__ void __launch_bounds__(kWarpRowThreads)
+    quantize_rows_warp_kernel(const __grid_constant__ KParams p) {
+  using namespace quant;
+  const int lane = int(threadIdx.x % 32);
+  const int64_t r = int64_t(blockIdx.x) * (kWarpRowThreads / 32) + threadIdx.x / 32;
+  if (r >= p.rows) return;
+  float2 v[P];
+  float mx = 0.0f, nlo = -INFINITY, hi = -INFINITY;
+  bool bad = false;
+#pragma unroll
+  for (int i = 0; i < P; ++i) {
+    const int64_t c = 2 * lane + 64 * i;
+    if (c >= p.cols) continue;
+    float2 x;
+    if constexpr (IN == RowInput::F32)
+      x = *reinterpret_cast<const float2*>(static_cast<const float*>(p.x) + r * p.ldx + c);
+    else
+      x = __half22float2(
+          *reinterpret_cast<const __half2*>(static_cast<const __half*>(p.x) + r * p.ldx + c));
+    if (p.bias) {
+      x.x = __fadd_rn(x.x, p.bias[c]);
+      x.y = __fadd_rn(x.y, p.bias[c + 1]);
+    }
+    if (p.gelu) {
+      x.x = gemm::gelu_erf(x.x);
+      x.y = gemm::gelu_erf(x.y);
+    }
+    if (p.out_f32) *reinterpret_cast<float2*>(p.out_f32 + r * p.cols + c) = x;
+    if (!isfinite(x.x) || !isfinite(x.y)) {
+      atomicMin(p.status, status_word(r, isfinite(x.x) ? c + 1 : c, 0));
+      bad = true;
+    }
+    v[i] = x;
+    const float c0 = clip_to(p.q, x.x), c1 = clip_to(p.q, x.y);
+    mx = fmaxf(mx, fmaxf(fabsf(c0), fabsf(c1)));
+    nlo = fmaxf(nlo, fmaxf(-c0, -c1));
+    hi = fmaxf(hi, fmaxf(c0, c1));
+  }
+  float scale, zp;
+  if (!warp_row_scale(p.q, mx, nlo, hi, bad, p.status, r, p.scales, p.zeros, &scale, &zp)) return;
+  uint8_t* row = p.codes + r * p.row_bytes;
+#pragma unroll
+  for (int i = 0; i < P; ++i) {
+    const int64_t c = 2 * lane + 64 * i;
+    if (c < p.cols) store_pair(p.q, row, c, v[i].x, v[i].y, scale, zp);
+  }
+}
+
 // Scheme facts computed here rather than through QuantScheme's out-of-line members, which live
 // in the CPU library (lowbit_cuda does not link it).
 bool nibbles_of(const QuantScheme& s) { return s.kind == QuantKind::Int && s.bits <= 4; }
@@ -177,6 +232,27 @@ void quantize_rows_cuda(const QuantizeRowsParams& p) {
   k.bias = p.bias;
   k.gelu = p.gelu;
   k.out_f32 = p.out_f32;
+  auto aligned = [](const void* q, uintptr_t a) { return reinterpret_cast<uintptr_t>(q) % a == 0; };
+  const uintptr_t pair_bytes = p.in_type == RowInput::F32 ? 8 : 4;
+  if (k.groups == 1 && p.cols % 2 == 0 && p.cols <= 4096 && k.ldx % 2 == 0 &&
+      aligned(p.x, pair_bytes) && aligned(p.out_f32, 8)) {
+    const unsigned grid = unsigned((p.rows + 7) / 8);
+    auto launch = [&](auto in_c) {
+      constexpr RowInput IN = decltype(in_c)::value;
+      if (p.cols <= 64 * 4)
+        quantize_rows_warp_kernel<IN, 4><<<grid, kWarpRowThreads, 0, p.stream>>>(k);
+      else if (p.cols <= 64 * 16)
+        quantize_rows_warp_kernel<IN, 16><<<grid, kWarpRowThreads, 0, p.stream>>>(k);
+      else
+        quantize_rows_warp_kernel<IN, 64><<<grid, kWarpRowThreads, 0, p.stream>>>(k);
+    };
+    if (p.in_type == RowInput::F32)
+      launch(std::integral_constant<RowInput, RowInput::F32>{});
+    else
+      launch(std::integral_constant<RowInput, RowInput::F16>{});
+    LOWBIT_CUDA_LAUNCHED("quantize_rows_warp_kernel");
+    return;
+  }
   const int64_t blocks = p.rows * k.groups;
   if (blocks > std::numeric_limits<int>::max()) fail("quantize_rows_cuda: too many groups");
   if (p.in_type == RowInput::F32)

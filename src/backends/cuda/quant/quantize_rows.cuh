@@ -128,6 +128,31 @@ __device__ __forceinline__ bool block_group_scale(const RowQuant& q, float mx, f
   return true;
 }
 
+// One row per warp (the fast producers): the warp-wide range of pass 1, then the row's scale and
+// zero point, which lane 0 stores at scales[row] / zeros[row]. `bad`: this lane saw a non-finite
+// value (already recorded in *status). Returns false when the row is not quantized.
+__device__ __forceinline__ bool warp_row_scale(const RowQuant& q, float mx, float nlo, float hi,
+                                               bool bad, unsigned long long* status, int64_t row,
+                                               float* scales, float* zeros, float* scale,
+                                               float* zp) {
+  for (int o = 16; o > 0; o >>= 1) {
+    mx = fmaxf(mx, __shfl_xor_sync(0xFFFFFFFFu, mx, o));
+    nlo = fmaxf(nlo, __shfl_xor_sync(0xFFFFFFFFu, nlo, o));
+    hi = fmaxf(hi, __shfl_xor_sync(0xFFFFFFFFu, hi, o));
+  }
+  if (__any_sync(0xFFFFFFFFu, bad)) return false;
+  const bool lead = (threadIdx.x % 32) == 0;
+  if (!group_scale(q, mx, -nlo, hi, scale, zp)) {
+    if (lead) atomicMin(status, status_word(row, 0, 1));
+    return false;
+  }
+  if (lead) {
+    scales[row] = *scale;
+    if (q.kind == 1) zeros[row] = zero_of(*zp, *scale);
+  }
+  return true;
+}
+
 // The integer code of v (symmetric: qmin..qmax; asymmetric: 0..qmax).
 __device__ __forceinline__ int int_code(const RowQuant& q, float v, float scale, float zp) {
   const float c = rintf(__fdiv_rn(clip_to(q, v), scale));
