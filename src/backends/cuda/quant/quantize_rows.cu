@@ -88,23 +88,46 @@ __global__ void __launch_bounds__(kThreads)
   // Pass 2: codes, a pair of elements at a time (g_len and c0 are even; odd lengths do not
   // reach here for 4-bit codes, and 8-bit rows of odd length take the tail alone).
   uint8_t* row = p.codes + r * p.row_bytes;
+  const float inv = __frcp_rn(scale);
   for (int64_t c = c0 + 2 * tid; c < c1; c += 2 * kThreads) {
     const float v0 = load_x<IN>(p, r, c);
     if (c + 1 < c1) {
-      store_pair(p.q, row, c, v0, load_x<IN>(p, r, c + 1), scale, zp);
+      store_pair(p.q, row, c, v0, load_x<IN>(p, r, c + 1), scale, zp, inv);
     } else if (p.q.kind == 2) {
       row[c] = e4m3_encode_dev(__fdiv_rn(clip_to(p.q, v0), scale));
     } else {
-      row[c] = uint8_t(int_code(p.q, v0, scale, zp));
+      row[c] = uint8_t(int_code(p.q, v0, scale, zp, inv));
     }
   }
 }
 
-// Token-wise rows of at most 4096 (the encoder's GEMM inputs): one warp per row, 8 rows per CTA,
-// the row held in registers (P pairs per lane, columns 2·lane + 64·i), read once. The same float
+// Token-wise rows (the encoder's GEMM inputs): one warp per row, 8 rows per CTA. The same float
 // operations as the kernel above, so the same codes.
 constexpr int kWarpRowThreads = 256;
 
+// Element pair (c, c + 1) of row r after the optional pre-op.
+template <RowInput IN>
+__device__ __forceinline__ float2 load_pair(const KParams& p, int64_t r, int64_t c) {
+  float2 x;
+  if constexpr (IN == RowInput::F32)
+    x = *reinterpret_cast<const float2*>(static_cast<const float*>(p.x) + r * p.ldx + c);
+  else
+    x = __half22float2(
+        *reinterpret_cast<const __half2*>(static_cast<const __half*>(p.x) + r * p.ldx + c));
+  if (p.bias) {
+    x.x = __fadd_rn(x.x, p.bias[c]);
+    x.y = __fadd_rn(x.y, p.bias[c + 1]);
+  }
+  if (p.gelu) {
+    x.x = gemm::gelu_erf(x.x);
+    x.y = gemm::gelu_erf(x.y);
+  }
+  return x;
+}
+
+// P > 0: the row is held in registers (P pairs per lane, columns 2·lane + 64·i) and read once;
+// P == 0: two passes over the row (the second re-reads it from L1 / L2), for long rows that
+// would not fit in registers without spilling.
 template <RowInput IN, int P>
 __global__ void __launch_bounds__(kWarpRowThreads)
     quantize_rows_warp_kernel(const __grid_constant__ KParams p) {
@@ -112,45 +135,47 @@ __global__ void __launch_bounds__(kWarpRowThreads)
   const int lane = int(threadIdx.x % 32);
   const int64_t r = int64_t(blockIdx.x) * (kWarpRowThreads / 32) + threadIdx.x / 32;
   if (r >= p.rows) return;
-  float2 v[P];
+  constexpr int kHeld = P > 0 ? P : 1;
+  float2 v[kHeld];
   float mx = 0.0f, nlo = -INFINITY, hi = -INFINITY;
   bool bad = false;
-#pragma unroll
-  for (int i = 0; i < P; ++i) {
-    const int64_t c = 2 * lane + 64 * i;
-    if (c >= p.cols) continue;
-    float2 x;
-    if constexpr (IN == RowInput::F32)
-      x = *reinterpret_cast<const float2*>(static_cast<const float*>(p.x) + r * p.ldx + c);
-    else
-      x = __half22float2(
-          *reinterpret_cast<const __half2*>(static_cast<const __half*>(p.x) + r * p.ldx + c));
-    if (p.bias) {
-      x.x = __fadd_rn(x.x, p.bias[c]);
-      x.y = __fadd_rn(x.y, p.bias[c + 1]);
-    }
-    if (p.gelu) {
-      x.x = gemm::gelu_erf(x.x);
-      x.y = gemm::gelu_erf(x.y);
-    }
+  auto range = [&](float2 x, int64_t c) {
     if (p.out_f32) *reinterpret_cast<float2*>(p.out_f32 + r * p.cols + c) = x;
     if (!isfinite(x.x) || !isfinite(x.y)) {
       atomicMin(p.status, status_word(r, isfinite(x.x) ? c + 1 : c, 0));
       bad = true;
     }
-    v[i] = x;
     const float c0 = clip_to(p.q, x.x), c1 = clip_to(p.q, x.y);
     mx = fmaxf(mx, fmaxf(fabsf(c0), fabsf(c1)));
     nlo = fmaxf(nlo, fmaxf(-c0, -c1));
     hi = fmaxf(hi, fmaxf(c0, c1));
+  };
+  if constexpr (P > 0) {
+#pragma unroll
+    for (int i = 0; i < P; ++i) {
+      const int64_t c = 2 * lane + 64 * i;
+      if (c >= p.cols) continue;
+      v[i] = load_pair<IN>(p, r, c);
+      range(v[i], c);
+    }
+  } else {
+    for (int64_t c = 2 * lane; c < p.cols; c += 64) range(load_pair<IN>(p, r, c), c);
   }
   float scale, zp;
   if (!warp_row_scale(p.q, mx, nlo, hi, bad, p.status, r, p.scales, p.zeros, &scale, &zp)) return;
   uint8_t* row = p.codes + r * p.row_bytes;
+  const float inv = __frcp_rn(scale);
+  if constexpr (P > 0) {
 #pragma unroll
-  for (int i = 0; i < P; ++i) {
-    const int64_t c = 2 * lane + 64 * i;
-    if (c < p.cols) store_pair(p.q, row, c, v[i].x, v[i].y, scale, zp);
+    for (int i = 0; i < P; ++i) {
+      const int64_t c = 2 * lane + 64 * i;
+      if (c < p.cols) store_pair(p.q, row, c, v[i].x, v[i].y, scale, zp, inv);
+    }
+  } else {
+    for (int64_t c = 2 * lane; c < p.cols; c += 64) {
+      const float2 x = load_pair<IN>(p, r, c);
+      store_pair(p.q, row, c, x.x, x.y, scale, zp, inv);
+    }
   }
 }
 
@@ -234,7 +259,7 @@ void quantize_rows_cuda(const QuantizeRowsParams& p) {
   k.out_f32 = p.out_f32;
   auto aligned = [](const void* q, uintptr_t a) { return reinterpret_cast<uintptr_t>(q) % a == 0; };
   const uintptr_t pair_bytes = p.in_type == RowInput::F32 ? 8 : 4;
-  if (k.groups == 1 && p.cols % 2 == 0 && p.cols <= 4096 && k.ldx % 2 == 0 &&
+  if (k.groups == 1 && p.cols % 2 == 0 && k.ldx % 2 == 0 &&
       aligned(p.x, pair_bytes) && aligned(p.out_f32, 8)) {
     const unsigned grid = unsigned((p.rows + 7) / 8);
     auto launch = [&](auto in_c) {
@@ -244,7 +269,7 @@ void quantize_rows_cuda(const QuantizeRowsParams& p) {
       else if (p.cols <= 64 * 16)
         quantize_rows_warp_kernel<IN, 16><<<grid, kWarpRowThreads, 0, p.stream>>>(k);
       else
-        quantize_rows_warp_kernel<IN, 64><<<grid, kWarpRowThreads, 0, p.stream>>>(k);
+        quantize_rows_warp_kernel<IN, 0><<<grid, kWarpRowThreads, 0, p.stream>>>(k);
     };
     if (p.in_type == RowInput::F32)
       launch(std::integral_constant<RowInput, RowInput::F32>{});

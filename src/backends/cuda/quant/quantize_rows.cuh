@@ -154,8 +154,24 @@ __device__ __forceinline__ bool warp_row_scale(const RowQuant& q, float mx, floa
 }
 
 // The integer code of v (symmetric: qmin..qmax; asymmetric: 0..qmax).
-__device__ __forceinline__ int int_code(const RowQuant& q, float v, float scale, float zp) {
-  const float c = rintf(__fdiv_rn(clip_to(q, v), scale));
+// rne(v / scale), the contract's rounding of the IEEE quotient, mostly without the division:
+// t = v · inv (inv = 1 / scale rounded, normal) is within (2^-23 + 2^-48) |v / scale| of the exact
+// quotient, so when t lies further than 2^-21 |t| from every half-integer, the exact quotient and
+// its correctly rounded float lie on t's side of it and round to the same integer. Otherwise (or
+// when inv is not a normal float) the division decides. Bit-exact either way.
+__device__ __forceinline__ float rint_quotient(float v, float scale, float inv) {
+  const float t = __fmul_rn(v, inv);
+  const float k = rintf(t);
+  const float margin = __fsub_rn(0.5f, fabsf(__fsub_rn(t, k)));  // distance to a half-integer
+  if (inv > 0x1p-125f && inv < 0x1p+127f && margin > __fmaf_rn(0x1p-21f, fabsf(t), 0x1p-140f))
+    return k;
+  return rintf(__fdiv_rn(v, scale));
+}
+
+// `inv`: __frcp_rn(scale) (see rint_quotient).
+__device__ __forceinline__ int int_code(const RowQuant& q, float v, float scale, float zp,
+                                        float inv) {
+  const float c = rint_quotient(clip_to(q, v), scale, inv);
   if (q.kind == 0) return int(fminf(fmaxf(c, float(q.qmin)), float(q.qmax)));
   return int(fminf(fmaxf(__fadd_rn(c, zp), 0.0f), float(q.qmax)));
 }
@@ -163,16 +179,18 @@ __device__ __forceinline__ int int_code(const RowQuant& q, float v, float scale,
 // The byte(s) for the pair of elements (v0, v1) at even column c: one byte per element, or one
 // byte of two nibbles. FP8: e4m3 of v / scale.
 __device__ __forceinline__ void store_pair(const RowQuant& q, uint8_t* row, int64_t c, float v0,
-                                           float v1, float scale, float zp) {
+                                           float v1, float scale, float zp, float inv) {
   if (q.kind == 2) {
     row[c] = e4m3_encode_dev(__fdiv_rn(clip_to(q, v0), scale));
     row[c + 1] = e4m3_encode_dev(__fdiv_rn(clip_to(q, v1), scale));
   } else if (q.nibbles) {
     row[c >> 1] =
-        uint8_t((int_code(q, v0, scale, zp) & 0xF) | ((int_code(q, v1, scale, zp) & 0xF) << 4));
+        uint8_t((int_code(q, v0, scale, zp, inv) & 0xF) | ((int_code(q, v1, scale, zp, inv) & 0xF) << 4));
   } else {
-    row[c] = uint8_t(int_code(q, v0, scale, zp));
-    row[c + 1] = uint8_t(int_code(q, v1, scale, zp));
+    // One 16-bit store for the pair (c is even).
+    const uint32_t b0 = uint8_t(int_code(q, v0, scale, zp, inv)),
+                   b1 = uint8_t(int_code(q, v1, scale, zp, inv));
+    *reinterpret_cast<uint16_t*>(row + c) = uint16_t(b0 | (b1 << 8));
   }
 }
 
