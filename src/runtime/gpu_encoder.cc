@@ -191,20 +191,20 @@ struct GpuEncoder::Impl {
 
   // Activations, for `cap` tokens and `cap_batch` sequences. [tokens, width] row-major.
   int64_t cap = 0, cap_batch = 0;
-  DevBuf emb;                       // float [T, H]
-  DevBuf x, mid, proj, ctx;         // half [T, H]: residual stream, after attention, GEMM out, ctx
-  DevBuf qkv;                       // half [T, 3H]
-  DevBuf inter_buf;                 // half [T, I]
-  DevBuf codes, scales, zeros;      // the quantized GEMM input: [T, row bytes], [T], [T]
-  DevBuf workspace;                 // split-K
+  DevBuf emb;                   // float [T, H]
+  DevBuf x, mid, proj, ctx;     // half [T, H]: residual stream, after attention, GEMM out, ctx
+  DevBuf qkv;                   // half [T, 3H]
+  DevBuf inter_buf;             // half [T, I]
+  DevBuf codes, scales, zeros;  // the quantized GEMM input: [T, row bytes], [T], [T]
+  DevBuf workspace;             // split-K
   size_t workspace_bytes = 0;
-  DevBuf in_dev;                    // int32: ids [T], positions [T], type ids [T], cu [B + 1]
+  DevBuf in_dev;  // int32: ids [T], positions [T], type ids [T], cu [B + 1]
   HostBuf in_host;
-  DevBuf pooled;                    // float [B, H]
+  DevBuf pooled;  // float [B, H]
   HostBuf pooled_host;
-  DevBuf status;                    // one word per quantization point (layer, gemm) + embedding
+  DevBuf status;  // one word per quantization point (layer, gemm) + embedding
   HostBuf status_host;
-  DevBuf hidden_f32;                // float [T, H] (hidden_states only)
+  DevBuf hidden_f32;  // float [T, H] (hidden_states only)
   int64_t activation_bytes = 0;
 
   struct Shape {
@@ -367,8 +367,8 @@ void GpuEncoder::Impl::stage_inputs(const RaggedBatch& b) {
     if (id < 0 || id >= cfg.vocab_size || p < 0 || p >= cfg.max_position_embeddings || ty < 0 ||
         ty >= cfg.type_vocab_size)
       fail("GPU encoder: token ", i, " has id ", id, ", position ", p, ", type ", ty,
-           " outside the model's tables (", cfg.vocab_size, ", ", cfg.max_position_embeddings,
-           ", ", cfg.type_vocab_size, ")");
+           " outside the model's tables (", cfg.vocab_size, ", ", cfg.max_position_embeddings, ", ",
+           cfg.type_vocab_size, ")");
   }
   std::memcpy(in, b.ids.data(), t * 4);
   std::memcpy(in + cap, b.positions.data(), t * 4);
@@ -460,8 +460,7 @@ void GpuEncoder::Impl::enqueue(const Shape& s, bool pool) {
   const int32_t* in = in_dev.as<int32_t>();
   LOWBIT_CUDA_CHECK(cudaMemcpyAsync(in_dev.as(), in_host.as(), size_t(3 * cap + s.batch + 1) * 4,
                                     cudaMemcpyHostToDevice, stream));
-  LOWBIT_CUDA_CHECK(
-      cudaMemsetAsync(status.as(), 0xFF, size_t(status_words()) * 8, stream));
+  LOWBIT_CUDA_CHECK(cudaMemsetAsync(status.as(), 0xFF, size_t(status_words()) * 8, stream));
   const int32_t* cu = in + 3 * cap;
   mark("inputs in");
   cuda::embed_sum_cuda(in, in + cap, in + 2 * cap, word.as<float>(), pos.as<float>(),
@@ -513,10 +512,9 @@ void GpuEncoder::Impl::check_status() {
   const auto* st = status_host.as<unsigned long long>();
   for (int i = 0; i < int(status_words()); ++i) {
     if (st[i] == ~0ull) continue;
-    const QuantScheme& s = i == 0 ? layers[0].gemm[0].act
-                                  : layers[size_t((i - 1) / kGemmsPerLayer)]
-                                        .gemm[(i - 1) % kGemmsPerLayer]
-                                        .act;
+    const QuantScheme& s =
+        i == 0 ? layers[0].gemm[0].act
+               : layers[size_t((i - 1) / kGemmsPerLayer)].gemm[(i - 1) % kGemmsPerLayer].act;
     cuda::check_quantize_status(st[i], s, point_name(i));
   }
 }
@@ -527,17 +525,18 @@ GpuEncoder::~GpuEncoder() = default;
 
 void GpuEncoder::reserve(int64_t tokens, int64_t batch) { impl_->ensure_capacity(tokens, batch); }
 
-void GpuEncoder::embed(const RaggedBatch& batch, bool mean_pooling, bool normalize,
-                       float* pooled) {
+void GpuEncoder::embed(const RaggedBatch& batch, bool mean_pooling, bool normalize, float* pooled) {
   Impl& m = *impl_;
   if (batch.size() <= 0) return;
   m.ensure_capacity(batch.tokens(), batch.size());
   m.stage_inputs(batch);
   int64_t max_len = 0;
   for (int64_t i = 0; i < batch.size(); ++i)
-    max_len = std::max<int64_t>(max_len, batch.cu_seqlens[size_t(i + 1)] - batch.cu_seqlens[size_t(i)]);
-  const Impl::Shape s{batch.tokens(), batch.size(), (max_len + kLenBucket - 1) / kLenBucket * kLenBucket,
-                      mean_pooling, normalize};
+    max_len =
+        std::max<int64_t>(max_len, batch.cu_seqlens[size_t(i + 1)] - batch.cu_seqlens[size_t(i)]);
+  const Impl::Shape s{batch.tokens(), batch.size(),
+                      (max_len + kLenBucket - 1) / kLenBucket * kLenBucket, mean_pooling,
+                      normalize};
   Impl::Graph& g = m.graph_cache[s];
   if (g.exec) {
     LOWBIT_CUDA_CHECK(cudaGraphLaunch(g.exec, m.stream));
@@ -574,7 +573,8 @@ std::vector<float> GpuEncoder::hidden_states(const RaggedBatch& batch) {
   m.stage_inputs(batch);
   int64_t max_len = 0;
   for (int64_t i = 0; i < batch.size(); ++i)
-    max_len = std::max<int64_t>(max_len, batch.cu_seqlens[size_t(i + 1)] - batch.cu_seqlens[size_t(i)]);
+    max_len =
+        std::max<int64_t>(max_len, batch.cu_seqlens[size_t(i + 1)] - batch.cu_seqlens[size_t(i)]);
   const Impl::Shape s{batch.tokens(), batch.size(), max_len, false, false};
   m.enqueue(s, false);
   if (m.hidden_f32.bytes() < size_t(m.cap * m.h) * 4) m.hidden_f32.alloc(size_t(m.cap * m.h) * 4);
@@ -588,17 +588,18 @@ std::vector<float> GpuEncoder::hidden_states(const RaggedBatch& batch) {
 }
 
 std::vector<std::pair<std::string, double>> GpuEncoder::profile(const RaggedBatch& batch,
-                                                                bool mean_pooling,
-                                                                bool normalize) {
+                                                                bool mean_pooling, bool normalize) {
   Impl& m = *impl_;
   if (batch.size() <= 0) return {};
   m.ensure_capacity(batch.tokens(), batch.size());
   m.stage_inputs(batch);
   int64_t max_len = 0;
   for (int64_t i = 0; i < batch.size(); ++i)
-    max_len = std::max<int64_t>(max_len, batch.cu_seqlens[size_t(i + 1)] - batch.cu_seqlens[size_t(i)]);
-  const Impl::Shape s{batch.tokens(), batch.size(), (max_len + kLenBucket - 1) / kLenBucket * kLenBucket,
-                      mean_pooling, normalize};
+    max_len =
+        std::max<int64_t>(max_len, batch.cu_seqlens[size_t(i + 1)] - batch.cu_seqlens[size_t(i)]);
+  const Impl::Shape s{batch.tokens(), batch.size(),
+                      (max_len + kLenBucket - 1) / kLenBucket * kLenBucket, mean_pooling,
+                      normalize};
   m.enqueue(s, true);  // warm (kernel attributes, caches)
   LOWBIT_CUDA_CHECK(cudaStreamSynchronize(m.stream));
   m.profiling = true;

@@ -27,8 +27,8 @@ struct GpuEncoderOptions {
 };
 
 struct GpuMemory {
-  int64_t weights_bytes = 0;      // every tensor uploaded for the model
-  int64_t activation_bytes = 0;   // buffers for the current token capacity
+  int64_t weights_bytes = 0;     // every tensor uploaded for the model
+  int64_t activation_bytes = 0;  // buffers for the current token capacity
   int64_t token_capacity = 0;
 };
 

@@ -155,8 +155,7 @@ Embeddings Engine::Impl::run(std::vector<Encoding> encs, const EmbedOptions& opt
     }
 #ifdef LOWBIT_WITH_CUDA
     if (gpu) {
-      gpu->embed(batch, pooling == Pooling::Mean, normalize,
-                 out.data.data() + int64_t(first) * h);
+      gpu->embed(batch, pooling == Pooling::Mean, normalize, out.data.data() + int64_t(first) * h);
       if (opts.progress) opts.progress(next, encs.size());
       continue;
     }

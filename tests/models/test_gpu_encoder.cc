@@ -127,9 +127,9 @@ struct ModeCase {
 };
 
 const ModeCase kModes[] = {
-    {"fp16", GemmMode::Fp16, false, 0.9995},  {"w8a8", GemmMode::W8A8, false, 0.998},
+    {"fp16", GemmMode::Fp16, false, 0.9995},    {"w8a8", GemmMode::W8A8, false, 0.998},
     {"w8a8-asym", GemmMode::W8A8, true, 0.998}, {"w4a8", GemmMode::W4A8, false, 0.995},
-    {"w4a4", GemmMode::W4A4, false, 0.97},    {"w4a4-asym", GemmMode::W4A4, true, 0.97},
+    {"w4a4", GemmMode::W4A4, false, 0.97},      {"w4a4-asym", GemmMode::W4A4, true, 0.97},
     {"fp8", GemmMode::Fp8, false, 0.98},
 };
 
@@ -231,10 +231,10 @@ TEST_F(GpuEncoderTest, RealMiniLmOnRealText) {
     std::vector<float> got(size_t(batch.size() * h));
     gpu.embed(batch, true, true, got.data());
     const auto [lo, mean] = row_cosines(got.data(), pooled.data<float>(), batch.size(), h);
-    const auto [tlo, tmean] = row_cosines(gpu.hidden_states(batch).data(), ref.data<float>(),
-                                          batch.tokens(), h);
-    std::printf("MiniLM %s: embedding cosine vs CPU min %.6f mean %.6f; token min %.6f\n",
-                mc.name, lo, mean, tlo);
+    const auto [tlo, tmean] =
+        row_cosines(gpu.hidden_states(batch).data(), ref.data<float>(), batch.tokens(), h);
+    std::printf("MiniLM %s: embedding cosine vs CPU min %.6f mean %.6f; token min %.6f\n", mc.name,
+                lo, mean, tlo);
     EXPECT_GE(lo, mc.mode == GemmMode::Fp16 ? 0.9999 : 0.999) << mc.name;
     EXPECT_GE(tlo, mc.min_cos) << mc.name;
   }

@@ -128,6 +128,37 @@ TEST_F(Cli, Help) {
   EXPECT_NE(r.out.find("--similarity"), std::string::npos);
 }
 
+// bench on the CPU: a JSON row per shape with the timing fields; bad devices and lists are errors.
+TEST_F(Cli, BenchCpuJsonAndDeviceErrors) {
+  const CliRun r =
+      run("bench " + model_arg() + " --device cpu --batch 1,2 --seq 16 --iters 2 --format json");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["device"], "cpu");
+  ASSERT_EQ(j["results"].size(), 2u);
+  for (const auto& row : j["results"]) {
+    EXPECT_EQ(row["seq"], 16);
+    EXPECT_GT(row["median_ms"].get<double>(), 0.0);
+    EXPECT_GE(row["p90_ms"].get<double>(), row["min_ms"].get<double>());
+    EXPECT_GT(row["sequences_per_s"].get<double>(), 0.0);
+  }
+  const CliRun v = run("bench " + model_arg() +
+                       " --device cpu --varlen 5 --batch 2 --max-len 40 --iters 1 --format json");
+  ASSERT_EQ(v.status, 0) << v.err;
+  const auto vj = nlohmann::json::parse(v.out);
+  EXPECT_EQ(vj["results"][0]["varlen"], 5);
+  EXPECT_LE(vj["results"][0]["mean_len"].get<double>(), 40.0);
+  const CliRun bad = run("embed " + model_arg() + " --device tpu 'x'");
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.err.find("must be cpu, cuda or auto"), std::string::npos) << bad.err;
+  EXPECT_EQ(run("bench " + model_arg() + " --batch 0").status, 2);
+  if (std::system("nvidia-smi -L >/dev/null 2>&1") != 0) {
+    const CliRun c = run("embed " + model_arg() + " --device cuda 'x'");
+    EXPECT_EQ(c.status, 1);
+    EXPECT_NE(c.err.find("device cuda"), std::string::npos) << c.err;
+  }
+}
+
 // tune-gemm: usage errors are exit 2; without a GPU (CI) it says so in one line, exit 1.
 TEST(CliTuneGemm, UsageAndNoGpu) {
   const CliRun h = run("tune-gemm --help");

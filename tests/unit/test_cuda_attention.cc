@@ -82,10 +82,10 @@ void run_case(const Case& c, uint32_t seed) {
   for (size_t i = ref.size(); i < got.size(); ++i)
     EXPECT_EQ(reinterpret_cast<const uint16_t&>(got[i]), 0xFFFF) << "wrote past the output";
   EXPECT_EQ(bad, 0u);
-  std::printf("heads %lld x d %lld, %zu sequences, %lld tokens, |q|,|k| <= %.0f: worst %.3f of the "
-              "budget\n",
-              (long long)c.heads, (long long)c.head_dim, c.lens.size(), (long long)t, c.magnitude,
-              worst);
+  std::printf(
+      "heads %lld x d %lld, %zu sequences, %lld tokens, |q|,|k| <= %.0f: worst %.3f of the "
+      "budget\n",
+      (long long)c.heads, (long long)c.head_dim, c.lens.size(), (long long)t, c.magnitude, worst);
 }
 
 TEST(CudaFlashAttention, RaggedBatchesEveryHeadDim) {

@@ -176,15 +176,19 @@ void expect_matches_cpu(const QuantScheme& s, const std::vector<float>& x, int64
   cudaFree(dstatus);
 }
 
+// 67 rows take the CTA-per-row kernel, 1100 the warp-per-row kernels (rows of 768 held in
+// registers, rows of 3072 in two passes).
 TEST_F(CudaQuant, BitExactWithCpuEveryScheme) {
   std::mt19937 rng(42);
-  const int64_t rows = 67, cols = 768;
-  const std::vector<float> x = make_rows(rows, cols, rng);
-  for (const char* name :
-       {"int8", "uint8", "int4", "uint4", "int2", "uint3", "int6", "uint7", "fp8", "int4_g128",
-        "uint8_g64", "fp8_g256", "int8_c3.5", "uint4_c2", "fp8_c100"})
-    for (const bool half : {false, true})
-      expect_matches_cpu(QuantScheme::parse(name), x, rows, cols, half);
+  for (const auto& [rows, cols] :
+       {std::pair<int64_t, int64_t>{67, 768}, {1100, 768}, {1030, 3072}}) {
+    const std::vector<float> x = make_rows(rows, cols, rng);
+    for (const char* name :
+         {"int8", "uint8", "int4", "uint4", "int2", "uint3", "int6", "uint7", "fp8", "int4_g128",
+          "uint8_g64", "fp8_g256", "int8_c3.5", "uint4_c2", "fp8_c100"})
+      for (const bool half : {false, true})
+        expect_matches_cpu(QuantScheme::parse(name), x, rows, cols, half);
+  }
 }
 
 TEST_F(CudaQuant, BitExactOddSizes) {
@@ -262,82 +266,83 @@ TEST_F(CudaQuant, NonFiniteAndOverflowNameTheRow) {
 TEST_F(CudaQuant, LayerNormQuantizeFused) {
   std::mt19937 rng(11);
   std::normal_distribution<float> nd(0.0f, 1.0f);
-  for (const int64_t n : {384, 768, 1024, 4096})
-    for (const char* scheme : {"uint8", "int8", "uint4", "fp8", "int8_c4"}) {
-      const int64_t rows = 37;
-      std::vector<__half> xh(size_t(rows * n)), rh(xh.size());
-      std::vector<float> xf(xh.size()), rf(xh.size()), gamma(static_cast<size_t>(n)),
-          beta(static_cast<size_t>(n));
-      for (size_t i = 0; i < xh.size(); ++i) {
-        xh[i] = __float2half_rn(nd(rng) * (i % 97 == 0 ? 20.0f : 1.0f) + 0.3f);
-        rh[i] = __float2half_rn(nd(rng));
-        xf[i] = __half2float(xh[i]);
-        rf[i] = __half2float(rh[i]);
+  // 37 rows: the CTA-per-row kernel; 1030: warp per row.
+  for (const int64_t rows : {37, 1030})
+    for (const int64_t n : {384, 768, 1024, 4096})
+      for (const char* scheme : {"uint8", "int8", "uint4", "fp8", "int8_c4"}) {
+        std::vector<__half> xh(size_t(rows * n)), rh(xh.size());
+        std::vector<float> xf(xh.size()), rf(xh.size()), gamma(static_cast<size_t>(n)),
+            beta(static_cast<size_t>(n));
+        for (size_t i = 0; i < xh.size(); ++i) {
+          xh[i] = __float2half_rn(nd(rng) * (i % 97 == 0 ? 20.0f : 1.0f) + 0.3f);
+          rh[i] = __float2half_rn(nd(rng));
+          xf[i] = __half2float(xh[i]);
+          rf[i] = __half2float(rh[i]);
+        }
+        for (int64_t j = 0; j < n; ++j) {
+          gamma[size_t(j)] = 1.0f + 0.1f * nd(rng);
+          beta[size_t(j)] = 0.1f * nd(rng);
+        }
+        std::vector<float> ref(xf.size());
+        cpu::add_layer_norm_f32(xf.data(), rf.data(), gamma.data(), beta.data(), ref.data(), rows,
+                                n, 1e-12);
+        const QuantScheme s = QuantScheme::parse(scheme);
+        const int64_t rb = packed_row_bytes(s.layout(), n);
+        __half* dx = dev_copy(xh);
+        __half* dr = dev_copy(rh);
+        float* dg = dev_copy(gamma);
+        float* db = dev_copy(beta);
+        float* dout = dev_copy(std::vector<float>(xf.size(), -9.0f));
+        __half* douth = dev_copy(std::vector<__half>(xf.size(), __float2half_rn(-9.0f)));
+        uint8_t* dcodes = dev_copy(std::vector<uint8_t>(size_t(rows * rb), 0xA5));
+        float* dscales = dev_copy(std::vector<float>(size_t(rows), -7.0f));
+        float* dzeros = dev_copy(std::vector<float>(size_t(rows), -7.0f));
+        unsigned long long* dstatus = dev_copy(std::vector<unsigned long long>(1, 0));
+        cuda::LayerNormQuantParams p;
+        p.in_type = cuda::RowInput::F16;
+        p.x = dx;
+        p.residual = dr;
+        p.rows = rows;
+        p.n = n;
+        p.gamma = dg;
+        p.beta = db;
+        p.eps = 1e-12f;
+        p.out_type = cuda::RowInput::F32;
+        p.out = dout;
+        p.scheme = s;
+        p.codes = dcodes;
+        p.scales = dscales;
+        p.zeros = s.symmetric ? nullptr : dzeros;
+        p.status = dstatus;
+        cuda::layernorm_quantize_cuda(p);
+        p.out_type = cuda::RowInput::F16;
+        p.out = douth;
+        p.codes = nullptr;  // LayerNorm alone, F16 out
+        cuda::layernorm_quantize_cuda(p);
+        LOWBIT_CUDA_CHECK(cudaDeviceSynchronize());
+        const std::string what = "n=" + std::to_string(n) + " " + scheme;
+        EXPECT_EQ(host_copy(dstatus, 1)[0], ~0ull) << what;
+        const auto y = host_copy(dout, xf.size());
+        const auto yh = host_copy(douth, xf.size());
+        size_t bad = 0;
+        for (size_t i = 0; i < y.size(); ++i) {
+          const double tol =
+              4e-7 * (std::fabs(double(ref[i])) + std::fabs(double(beta[i % n]))) + 1e-7;
+          if (!(std::fabs(double(y[i]) - ref[i]) <= tol) && bad++ == 0)
+            ADD_FAILURE() << what << ": y[" << i << "] = " << y[i] << ", CPU " << ref[i];
+          if (bits_of(__half2float(yh[i])) != bits_of(__half2float(__float2half_rn(y[i]))) &&
+              bad++ == 0)
+            ADD_FAILURE() << what << ": f16 out[" << i << "] is not the float output rounded";
+        }
+        bad += count_quant_mismatches(s, y, rows, n, dcodes, dscales, dzeros, what);
+        EXPECT_EQ(bad, 0u) << what;
+        for (void* d : {static_cast<void*>(dx), static_cast<void*>(dr), static_cast<void*>(dg),
+                        static_cast<void*>(db), static_cast<void*>(dout), static_cast<void*>(douth),
+                        static_cast<void*>(dcodes), static_cast<void*>(dscales),
+                        static_cast<void*>(dzeros), static_cast<void*>(dstatus)})
+          cudaFree(d);
+        if (HasFailure()) return;
       }
-      for (int64_t j = 0; j < n; ++j) {
-        gamma[size_t(j)] = 1.0f + 0.1f * nd(rng);
-        beta[size_t(j)] = 0.1f * nd(rng);
-      }
-      std::vector<float> ref(xf.size());
-      cpu::add_layer_norm_f32(xf.data(), rf.data(), gamma.data(), beta.data(), ref.data(), rows, n,
-                              1e-12);
-      const QuantScheme s = QuantScheme::parse(scheme);
-      const int64_t rb = packed_row_bytes(s.layout(), n);
-      __half* dx = dev_copy(xh);
-      __half* dr = dev_copy(rh);
-      float* dg = dev_copy(gamma);
-      float* db = dev_copy(beta);
-      float* dout = dev_copy(std::vector<float>(xf.size(), -9.0f));
-      __half* douth = dev_copy(std::vector<__half>(xf.size(), __float2half_rn(-9.0f)));
-      uint8_t* dcodes = dev_copy(std::vector<uint8_t>(size_t(rows * rb), 0xA5));
-      float* dscales = dev_copy(std::vector<float>(size_t(rows), -7.0f));
-      float* dzeros = dev_copy(std::vector<float>(size_t(rows), -7.0f));
-      unsigned long long* dstatus = dev_copy(std::vector<unsigned long long>(1, 0));
-      cuda::LayerNormQuantParams p;
-      p.in_type = cuda::RowInput::F16;
-      p.x = dx;
-      p.residual = dr;
-      p.rows = rows;
-      p.n = n;
-      p.gamma = dg;
-      p.beta = db;
-      p.eps = 1e-12f;
-      p.out_type = cuda::RowInput::F32;
-      p.out = dout;
-      p.scheme = s;
-      p.codes = dcodes;
-      p.scales = dscales;
-      p.zeros = s.symmetric ? nullptr : dzeros;
-      p.status = dstatus;
-      cuda::layernorm_quantize_cuda(p);
-      p.out_type = cuda::RowInput::F16;
-      p.out = douth;
-      p.codes = nullptr;  // LayerNorm alone, F16 out
-      cuda::layernorm_quantize_cuda(p);
-      LOWBIT_CUDA_CHECK(cudaDeviceSynchronize());
-      const std::string what = "n=" + std::to_string(n) + " " + scheme;
-      EXPECT_EQ(host_copy(dstatus, 1)[0], ~0ull) << what;
-      const auto y = host_copy(dout, xf.size());
-      const auto yh = host_copy(douth, xf.size());
-      size_t bad = 0;
-      for (size_t i = 0; i < y.size(); ++i) {
-        const double tol =
-            4e-7 * (std::fabs(double(ref[i])) + std::fabs(double(beta[i % n]))) + 1e-7;
-        if (!(std::fabs(double(y[i]) - ref[i]) <= tol) && bad++ == 0)
-          ADD_FAILURE() << what << ": y[" << i << "] = " << y[i] << ", CPU " << ref[i];
-        if (bits_of(__half2float(yh[i])) != bits_of(__half2float(__float2half_rn(y[i]))) &&
-            bad++ == 0)
-          ADD_FAILURE() << what << ": f16 out[" << i << "] is not the float output rounded";
-      }
-      bad += count_quant_mismatches(s, y, rows, n, dcodes, dscales, dzeros, what);
-      EXPECT_EQ(bad, 0u) << what;
-      for (void* d : {static_cast<void*>(dx), static_cast<void*>(dr), static_cast<void*>(dg),
-                      static_cast<void*>(db), static_cast<void*>(dout), static_cast<void*>(douth),
-                      static_cast<void*>(dcodes), static_cast<void*>(dscales),
-                      static_cast<void*>(dzeros), static_cast<void*>(dstatus)})
-        cudaFree(d);
-      if (HasFailure()) return;
-    }
 }
 
 // The bias + GELU pre-op fused into the quantizer: the values within a budget of
@@ -347,59 +352,61 @@ TEST_F(CudaQuant, LayerNormQuantizeFused) {
 TEST_F(CudaQuant, BiasGeluQuantizeFused) {
   std::mt19937 rng(13);
   std::normal_distribution<float> nd(0.0f, 1.5f);
-  const int64_t rows = 29, n = 3072;
-  std::vector<__half> xh(size_t(rows * n));
-  std::vector<float> xf(xh.size()), bias(static_cast<size_t>(n));
-  for (size_t i = 0; i < xh.size(); ++i) {
-    xh[i] = __float2half_rn(nd(rng));
-    xf[i] = __half2float(xh[i]);
-  }
-  for (auto& b : bias) b = 0.2f * nd(rng);
-  std::vector<float> ref = xf;
-  cpu::bias_act_f32(ref.data(), bias.data(), rows, n, cpu::Epilogue::GeluErf);
-  for (const char* scheme : {"uint8", "int8", "uint4", "fp8"}) {
-    const QuantScheme s = QuantScheme::parse(scheme);
-    const int64_t rb = packed_row_bytes(s.layout(), n);
-    __half* dx = dev_copy(xh);
-    float* dbias = dev_copy(bias);
-    float* dout = dev_copy(std::vector<float>(xf.size(), -9.0f));
-    uint8_t* dcodes = dev_copy(std::vector<uint8_t>(size_t(rows * rb), 0xA5));
-    float* dscales = dev_copy(std::vector<float>(static_cast<size_t>(rows), -7.0f));
-    float* dzeros = dev_copy(std::vector<float>(static_cast<size_t>(rows), -7.0f));
-    unsigned long long* dstatus = dev_copy(std::vector<unsigned long long>(1, 0));
-    cuda::QuantizeRowsParams p;
-    p.scheme = s;
-    p.in_type = cuda::RowInput::F16;
-    p.x = dx;
-    p.rows = rows;
-    p.cols = n;
-    p.codes = dcodes;
-    p.scales = dscales;
-    p.zeros = s.symmetric ? nullptr : dzeros;
-    p.status = dstatus;
-    p.bias = dbias;
-    p.gelu = true;
-    p.out_f32 = dout;
-    cuda::quantize_rows_cuda(p);
-    LOWBIT_CUDA_CHECK(cudaDeviceSynchronize());
-    EXPECT_EQ(host_copy(dstatus, 1)[0], ~0ull) << scheme;
-    const auto y = host_copy(dout, xf.size());
-    size_t bad = 0;
-    for (size_t i = 0; i < y.size(); ++i) {
-      // erf's absolute error (a few ulp of 1) times 0.5·|v|: relative to the pre-activation v,
-      // since 1 + erf(v/√2) cancels in the negative tail.
-      const double pre = double(xf[i]) + bias[i % size_t(n)];
-      const double tol = 1e-6 * std::fabs(pre) + 1e-7;
-      if (!(std::fabs(double(y[i]) - ref[i]) <= tol) && bad++ == 0)
-        ADD_FAILURE() << scheme << ": gelu[" << i << "] = " << y[i] << ", CPU " << ref[i]
-                      << " (budget " << tol << ")";
+  for (const int64_t rows : {29, 1030}) {
+    const int64_t n = 3072;
+    std::vector<__half> xh(size_t(rows * n));
+    std::vector<float> xf(xh.size()), bias(static_cast<size_t>(n));
+    for (size_t i = 0; i < xh.size(); ++i) {
+      xh[i] = __float2half_rn(nd(rng));
+      xf[i] = __half2float(xh[i]);
     }
-    bad += count_quant_mismatches(s, y, rows, n, dcodes, dscales, dzeros, scheme);
-    EXPECT_EQ(bad, 0u) << scheme;
-    for (void* d : {static_cast<void*>(dx), static_cast<void*>(dbias), static_cast<void*>(dout),
-                    static_cast<void*>(dcodes), static_cast<void*>(dscales),
-                    static_cast<void*>(dzeros), static_cast<void*>(dstatus)})
-      cudaFree(d);
+    for (auto& b : bias) b = 0.2f * nd(rng);
+    std::vector<float> ref = xf;
+    cpu::bias_act_f32(ref.data(), bias.data(), rows, n, cpu::Epilogue::GeluErf);
+    for (const char* scheme : {"uint8", "int8", "uint4", "fp8"}) {
+      const QuantScheme s = QuantScheme::parse(scheme);
+      const int64_t rb = packed_row_bytes(s.layout(), n);
+      __half* dx = dev_copy(xh);
+      float* dbias = dev_copy(bias);
+      float* dout = dev_copy(std::vector<float>(xf.size(), -9.0f));
+      uint8_t* dcodes = dev_copy(std::vector<uint8_t>(size_t(rows * rb), 0xA5));
+      float* dscales = dev_copy(std::vector<float>(static_cast<size_t>(rows), -7.0f));
+      float* dzeros = dev_copy(std::vector<float>(static_cast<size_t>(rows), -7.0f));
+      unsigned long long* dstatus = dev_copy(std::vector<unsigned long long>(1, 0));
+      cuda::QuantizeRowsParams p;
+      p.scheme = s;
+      p.in_type = cuda::RowInput::F16;
+      p.x = dx;
+      p.rows = rows;
+      p.cols = n;
+      p.codes = dcodes;
+      p.scales = dscales;
+      p.zeros = s.symmetric ? nullptr : dzeros;
+      p.status = dstatus;
+      p.bias = dbias;
+      p.gelu = true;
+      p.out_f32 = dout;
+      cuda::quantize_rows_cuda(p);
+      LOWBIT_CUDA_CHECK(cudaDeviceSynchronize());
+      EXPECT_EQ(host_copy(dstatus, 1)[0], ~0ull) << scheme;
+      const auto y = host_copy(dout, xf.size());
+      size_t bad = 0;
+      for (size_t i = 0; i < y.size(); ++i) {
+        // erf's absolute error (a few ulp of 1) times 0.5·|v|: relative to the pre-activation v,
+        // since 1 + erf(v/√2) cancels in the negative tail.
+        const double pre = double(xf[i]) + bias[i % size_t(n)];
+        const double tol = 1e-6 * std::fabs(pre) + 1e-7;
+        if (!(std::fabs(double(y[i]) - ref[i]) <= tol) && bad++ == 0)
+          ADD_FAILURE() << scheme << ": gelu[" << i << "] = " << y[i] << ", CPU " << ref[i]
+                        << " (budget " << tol << ")";
+      }
+      bad += count_quant_mismatches(s, y, rows, n, dcodes, dscales, dzeros, scheme);
+      EXPECT_EQ(bad, 0u) << scheme;
+      for (void* d : {static_cast<void*>(dx), static_cast<void*>(dbias), static_cast<void*>(dout),
+                      static_cast<void*>(dcodes), static_cast<void*>(dscales),
+                      static_cast<void*>(dzeros), static_cast<void*>(dstatus)})
+        cudaFree(d);
+    }
   }
 }
 

@@ -343,7 +343,8 @@ TEST_F(CudaWgmma, F16WithinBudget) {
   for (const auto& [n, k] : {std::pair<int64_t, int64_t>{768, 768}, {3072, 1024}, {1024, 4096}})
     for (const int64_t m : {1, 129, 700}) {
       std::vector<double> ad, wd, rd;
-      const std::vector<__half> a = random_half(size_t(m * k), ad), w = random_half(size_t(n * k), wd);
+      const std::vector<__half> a = random_half(size_t(m * k), ad),
+                                w = random_half(size_t(n * k), wd);
       const std::vector<__half> res = random_half(size_t(m * n), rd);
       const std::vector<float> bias = random_floats(size_t(n), -1.0f, 1.0f, rng);
       DevMem da, db, dbias, dres;
@@ -400,8 +401,9 @@ TEST_F(CudaWgmma, F16WithinBudget) {
               const double err = std::fabs(got[size_t(i * n + j)] - want);
               worst = std::max(worst, err / tol);
               if (!(err <= tol) && bad++ == 0)
-                ADD_FAILURE() << what << ": [" << i << ", " << j << "] got " << got[size_t(i * n + j)]
-                              << ", want " << want << " (budget " << tol << ")";
+                ADD_FAILURE() << what << ": [" << i << ", " << j << "] got "
+                              << got[size_t(i * n + j)] << ", want " << want << " (budget " << tol
+                              << ")";
             }
           EXPECT_EQ(bad, 0u) << what;
           std::printf("%s: worst error %.3f of the budget\n", what.c_str(), worst);

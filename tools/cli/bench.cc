@@ -47,7 +47,8 @@ std::vector<long> parse_list(const std::string& s, const char* what) {
   while (std::getline(ss, item, ',')) {
     char* end = nullptr;
     const long v = std::strtol(item.c_str(), &end, 10);
-    if (item.empty() || *end || v < 1) throw UsageError{std::string(what) + ": bad value '" + item + "'"};
+    if (item.empty() || *end || v < 1)
+      throw UsageError{std::string(what) + ": bad value '" + item + "'"};
     out.push_back(v);
   }
   if (out.empty()) throw UsageError{std::string(what) + " is empty"};
@@ -140,8 +141,9 @@ int cmd_bench(const std::vector<std::string>& argv) {
     std::vector<std::vector<Encoding>> groups;
     int64_t total_tokens = 0;
     for (size_t i = 0; i < lens.size(); i += size_t(per_batch)) {
-      const std::vector<long> part(lens.begin() + long(i),
-                                   lens.begin() + long(std::min(lens.size(), i + size_t(per_batch))));
+      const std::vector<long> part(
+          lens.begin() + long(i),
+          lens.begin() + long(std::min(lens.size(), i + size_t(per_batch))));
       groups.push_back(synthetic(part, info.vocab, rng));
       for (long l : part) total_tokens += l;
     }
@@ -173,7 +175,8 @@ int cmd_bench(const std::vector<std::string>& argv) {
         if (s > info.max_position_embeddings)
           fail("--seq ", s, " exceeds the model's max_position_embeddings ",
                info.max_position_embeddings);
-        const std::vector<Encoding> encs = synthetic(std::vector<long>(size_t(b), s), info.vocab, rng);
+        const std::vector<Encoding> encs =
+            synthetic(std::vector<long>(size_t(b), s), info.vocab, rng);
         for (long i = 0; i < warmup; ++i) run(encs, b * s);
         std::vector<double> ms;
         for (long i = 0; i < iters; ++i) {
@@ -209,8 +212,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
       std::printf("%ld sequences (mean %.0f tokens, max %ld) in batches of %ld: %.0f sequences/s\n",
                   r["varlen"].get<long>(), r["mean_len"].get<double>(), r["max_len"].get<long>(),
                   r["batch"].get<long>(), r["sequences_per_s"].get<double>());
-    else
-    {
+    else {
       std::printf("batch %4ld x seq %4ld: median %8.3f ms, p90 %8.3f ms, %9.0f sequences/s\n",
                   r["batch"].get<long>(), r["seq"].get<long>(), r["median_ms"].get<double>(),
                   r["p90_ms"].get<double>(), r["sequences_per_s"].get<double>());

@@ -40,7 +40,7 @@ __device__ __forceinline__ uint32_t pack_half2(float lo, float hi) {
 
 template <int D>
 struct Smem {
-  static constexpr int kLd = D + 8;  // halves per shared row (16-byte pad)
+  static constexpr int kLd = D + 8;            // halves per shared row (16-byte pad)
   static constexpr int kTile = kBK * kLd * 2;  // bytes of one 64-row tile
   static constexpr int kBytes = kTile * (1 /* Q */ + 2 * 2 /* K, V double-buffered */);
 };

@@ -12,10 +12,10 @@
 namespace lowbit::cuda {
 
 struct FlashAttentionParams {
-  const void* qkv = nullptr;          // [tokens, 3 · heads · head_dim] half: Q | K | V (device)
+  const void* qkv = nullptr;            // [tokens, 3 · heads · head_dim] half: Q | K | V (device)
   const int32_t* cu_seqlens = nullptr;  // [batch + 1] (device), cu_seqlens[0] = 0
   int64_t batch = 0;
-  int64_t max_seqlen = 0;  // the longest sequence (sizes the grid); a bound is enough
+  int64_t max_seqlen = 0;           // the longest sequence (sizes the grid); a bound is enough
   int64_t heads = 0, head_dim = 0;  // head_dim 32, 64 or 128
   void* out = nullptr;              // [tokens, heads · head_dim] half (device)
   cudaStream_t stream = nullptr;

@@ -79,9 +79,8 @@ void embed_sum_cuda(const int32_t* ids, const int32_t* positions, const int32_t*
 void pool_cuda(const void* x_half, const int32_t* cu_seqlens, int64_t batch, int64_t n, bool mean,
                bool normalize, float* out, cudaStream_t stream) {
   if (batch == 0) return;
-  pool_kernel<<<unsigned(batch), kPoolThreads, 0, stream>>>(static_cast<const __half*>(x_half),
-                                                            cu_seqlens, int(n), mean, normalize,
-                                                            out);
+  pool_kernel<<<unsigned(batch), kPoolThreads, 0, stream>>>(
+      static_cast<const __half*>(x_half), cu_seqlens, int(n), mean, normalize, out);
   LOWBIT_CUDA_LAUNCHED("pool_kernel");
 }
 

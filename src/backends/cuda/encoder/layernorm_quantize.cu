@@ -1,8 +1,8 @@
 // LayerNorm (+ residual) with the token-wise quantization of its output fused in
-// (layernorm_quantize.h). One warp per row, 8 rows per CTA (a CTA per row kept too few rows in
-// flight: 0.5 TB/s on BERT-base shapes); each lane holds pairs of elements (columns
-// 2·lane + 64·i, + 1) in registers through the three warp reductions (sum, variance, range), so
-// the row is read once and written once (plus its codes).
+// (layernorm_quantize.h). From 1024 rows: one warp per row, 8 rows per CTA (a CTA per row kept
+// too few rows in flight: 0.5 TB/s on BERT-base shapes); fewer rows: a CTA per row (latency); each
+// lane holds pairs of elements (columns 2·lane + 64·i, + 1) in registers through the three warp
+// reductions (sum, variance, range), so the row is read once and written once (plus its codes).
 #include "backends/cuda/encoder/layernorm_quantize.h"
 
 #include <cuda_fp16.h>
@@ -21,8 +21,10 @@ namespace {
 
 using quant::RowQuant;
 
-constexpr int kThreads = 256;  // 8 warps, 8 rows
-constexpr int kMaxPairs = 64;  // per lane: n <= 2 · 32 · 64 = 4096
+constexpr int kThreads = 256;   // 8 warps, 8 rows
+constexpr int kMaxPairs = 64;   // per lane: n <= 2 · 32 · 64 = 4096
+constexpr int kBlockPairs = 8;  // per thread of the block kernel: n <= 2 · 256 · 8 = 4096
+constexpr int64_t kWarpRowsFrom = 1024;  // rows from which the warp-per-row kernel is used
 
 struct KParams {
   const void* x;
@@ -57,7 +59,9 @@ __device__ __forceinline__ double warp_sum(double v) {
 // P: pairs per lane (the smallest of 6, 12, 16, 64 that holds the row: BERT's 384, 768, 1024
 // exactly; fewer registers, more rows in flight; at most 80 registers for 3 CTAs per SM).
 template <RowInput IN, RowInput OUT, int P>
-__global__ void __launch_bounds__(kThreads, P <= 12 ? 3 : P <= 16 ? 2 : 1)
+__global__ void __launch_bounds__(kThreads, P <= 12   ? 3
+                                            : P <= 16 ? 2
+                                                      : 1)
     layernorm_quantize_kernel(const __grid_constant__ KParams p, int64_t rows) {
   using namespace quant;
   const int lane = int(threadIdx.x % 32);
@@ -132,13 +136,106 @@ __global__ void __launch_bounds__(kThreads, P <= 12 ? 3 : P <= 16 ? 2 : 1)
   }
 }
 
+__device__ __forceinline__ double block_sum(double v, double* sm) {
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xFFFFFFFFu, v, o);
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  __syncthreads();
+  if (lane == 0) sm[warp] = v;
+  __syncthreads();
+  double s = 0;
+#pragma unroll
+  for (int w = 0; w < kThreads / 32; ++w) s += sm[w];
+  return s;
+}
+
+// Few rows (small batches: latency, not bandwidth): a CTA of 256 threads per row, each holding
+// up to kBlockPairs pairs (columns 2·tid + 512·i), so every row is spread over more SMs.
+template <RowInput IN, RowInput OUT>
+__global__ void __launch_bounds__(kThreads)
+    layernorm_quantize_block_kernel(const __grid_constant__ KParams p) {
+  using namespace quant;
+  __shared__ double smd[kThreads / 32];
+  __shared__ float smf[2 * kThreads / 32];
+  __shared__ int bad;
+  const int64_t r = blockIdx.x;
+  const int tid = int(threadIdx.x);
+  const int64_t base = r * p.n;
+  if (tid == 0) bad = 0;
+
+  float2 v[kBlockPairs];
+  double sum = 0;
+#pragma unroll
+  for (int i = 0; i < kBlockPairs; ++i) {
+    const int64_t c = 2 * tid + 2 * kThreads * i;
+    v[i] = make_float2(0.0f, 0.0f);
+    if (c < p.n) {
+      v[i] = load2<IN>(p.x, base + c);
+      if (p.residual) {
+        const float2 b = load2<IN>(p.residual, base + c);
+        v[i].x = __fadd_rn(v[i].x, b.x);
+        v[i].y = __fadd_rn(v[i].y, b.y);
+      }
+      sum += double(v[i].x) + double(v[i].y);
+    }
+  }
+  const double mean = block_sum(sum, smd) / double(p.n);
+  double var = 0;
+#pragma unroll
+  for (int i = 0; i < kBlockPairs; ++i) {
+    const int64_t c = 2 * tid + 2 * kThreads * i;
+    if (c < p.n) {
+      const double d0 = double(v[i].x) - mean, d1 = double(v[i].y) - mean;
+      var += d0 * d0 + d1 * d1;
+    }
+  }
+  const double inv = 1.0 / sqrt(block_sum(var, smd) / double(p.n) + p.eps);
+
+  float mx = 0.0f, nlo = -INFINITY, hi = -INFINITY;
+#pragma unroll
+  for (int i = 0; i < kBlockPairs; ++i) {
+    const int64_t c = 2 * tid + 2 * kThreads * i;
+    if (c >= p.n) continue;
+    const float2 gm = *reinterpret_cast<const float2*>(p.gamma + c);
+    const float2 bt = *reinterpret_cast<const float2*>(p.beta + c);
+    float2 y;
+    y.x = __fadd_rn(__fmul_rn(float((double(v[i].x) - mean) * inv), gm.x), bt.x);
+    y.y = __fadd_rn(__fmul_rn(float((double(v[i].y) - mean) * inv), gm.y), bt.y);
+    v[i] = y;
+    if (p.out) {
+      if constexpr (OUT == RowInput::F32)
+        reinterpret_cast<float2*>(p.out)[(base + c) / 2] = y;
+      else
+        reinterpret_cast<__half2*>(p.out)[(base + c) / 2] = __floats2half2_rn(y.x, y.y);
+    }
+    if (!isfinite(y.x) || !isfinite(y.y)) {
+      atomicMin(p.status, status_word(r, isfinite(y.x) ? c + 1 : c, 0));
+      bad = 1;
+    }
+    const float c0 = clip_to(p.q, y.x), c1 = clip_to(p.q, y.y);
+    mx = fmaxf(mx, fmaxf(fabsf(c0), fabsf(c1)));
+    nlo = fmaxf(nlo, fmaxf(-c0, -c1));
+    hi = fmaxf(hi, fmaxf(c0, c1));
+  }
+  if (!p.quantize) return;
+  float scale, zp;
+  if (!block_group_scale<kThreads>(p.q, mx, nlo, hi, bad, smf, p.status, r, 0, p.scales, p.zeros, r,
+                                   &scale, &zp))
+    return;
+  uint8_t* row = p.codes + r * p.row_bytes;
+  const float inv_scale = __frcp_rn(scale);
+#pragma unroll
+  for (int i = 0; i < kBlockPairs; ++i) {
+    const int64_t c = 2 * tid + 2 * kThreads * i;
+    if (c < p.n) store_pair(p.q, row, c, v[i].x, v[i].y, scale, zp, inv_scale);
+  }
+}
+
 }  // namespace
 
 std::string can_layernorm_quantize(const LayerNormQuantParams& p) {
   std::ostringstream e;
   if (p.rows < 0 || p.n <= 0 || p.n % 2 != 0 || p.n > 64 * kMaxPairs) {
-    e << "layernorm_quantize: n=" << p.n << " must be even and at most "
-      << 64 * kMaxPairs;
+    e << "layernorm_quantize: n=" << p.n << " must be even and at most " << 64 * kMaxPairs;
     return e.str();
   }
   if (p.rows > (int64_t(1) << 31) - 1) {
@@ -202,7 +299,9 @@ void layernorm_quantize_cuda(const LayerNormQuantParams& p) {
   const dim3 grid(unsigned((p.rows + kThreads / 32 - 1) / (kThreads / 32)));
   auto launch = [&](auto in_c, auto out_c) {
     constexpr RowInput IN = decltype(in_c)::value, OUT = decltype(out_c)::value;
-    if (p.n <= 64 * 6)
+    if (p.rows < kWarpRowsFrom)
+      layernorm_quantize_block_kernel<IN, OUT><<<unsigned(p.rows), kThreads, 0, p.stream>>>(k);
+    else if (p.n <= 64 * 6)
       layernorm_quantize_kernel<IN, OUT, 6><<<grid, kThreads, 0, p.stream>>>(k, p.rows);
     else if (p.n <= 64 * 12)
       layernorm_quantize_kernel<IN, OUT, 12><<<grid, kThreads, 0, p.stream>>>(k, p.rows);

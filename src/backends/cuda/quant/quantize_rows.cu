@@ -259,7 +259,8 @@ void quantize_rows_cuda(const QuantizeRowsParams& p) {
   k.out_f32 = p.out_f32;
   auto aligned = [](const void* q, uintptr_t a) { return reinterpret_cast<uintptr_t>(q) % a == 0; };
   const uintptr_t pair_bytes = p.in_type == RowInput::F32 ? 8 : 4;
-  if (k.groups == 1 && p.cols % 2 == 0 && k.ldx % 2 == 0 &&
+  // The warp-per-row kernel for many rows (bandwidth); a CTA per row for few (latency).
+  if (k.groups == 1 && p.rows >= 1024 && p.cols % 2 == 0 && k.ldx % 2 == 0 &&
       aligned(p.x, pair_bytes) && aligned(p.out_f32, 8)) {
     const unsigned grid = unsigned((p.rows + 7) / 8);
     auto launch = [&](auto in_c) {

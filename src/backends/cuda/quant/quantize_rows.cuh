@@ -184,8 +184,8 @@ __device__ __forceinline__ void store_pair(const RowQuant& q, uint8_t* row, int6
     row[c] = e4m3_encode_dev(__fdiv_rn(clip_to(q, v0), scale));
     row[c + 1] = e4m3_encode_dev(__fdiv_rn(clip_to(q, v1), scale));
   } else if (q.nibbles) {
-    row[c >> 1] =
-        uint8_t((int_code(q, v0, scale, zp, inv) & 0xF) | ((int_code(q, v1, scale, zp, inv) & 0xF) << 4));
+    row[c >> 1] = uint8_t((int_code(q, v0, scale, zp, inv) & 0xF) |
+                          ((int_code(q, v1, scale, zp, inv) & 0xF) << 4));
   } else {
     // One 16-bit store for the pair (c is even).
     const uint32_t b0 = uint8_t(int_code(q, v0, scale, zp, inv)),
