@@ -166,8 +166,9 @@ def cmd_report(args):
           f"({raw['date']}; torch {raw['torch']}, transformers {raw['transformers']}).",
           f"Timing: {raw['timing']} of {raw['iters']} runs. Random weights (speed does not depend on "
           "them). lowbit modes apply to all four GEMMs of every layer (the paper's *-qall); "
-          "lowbit fp16 runs the FP32 checkpoint with FP16 GEMMs. Speed-up = HF FP16 (best of eager "
-          "and SDPA... shown separately) / lowbit.", ""]
+          "lowbit fp16 runs the FP32 checkpoint with FP16 GEMMs. The last column is HF SDPA's time over "
+          "the fastest lowbit mode's. HF at small shapes is bound by its Python / launch overhead, "
+          "so its times there vary by a few ms between runs.", ""]
     summary = {}
     for size, e in raw["models"].items():
         hf = {impl: {(r["batch"], r["seq"]): r for r in rows} for impl, rows in e["hf"].items()}
