@@ -236,6 +236,17 @@ struct GpuEncoder::Impl {
   void ensure_capacity(int64_t tokens, int64_t batch);
   int64_t status_words() const { return int64_t(layers.size()) * kGemmsPerLayer + 1; }
   void stage_inputs(const RaggedBatch& b);
+  // Room for `b`, its inputs staged, and its shape key (the longest length rounded up to
+  // kLenBucket when `bucket`, so that graphs are shared).
+  Shape prepare(const RaggedBatch& b, bool mean, bool normalize, bool bucket) {
+    ensure_capacity(b.tokens(), b.size());
+    stage_inputs(b);
+    int64_t max_len = 0;
+    for (size_t i = 0; i + 1 < b.cu_seqlens.size(); ++i)
+      max_len = std::max<int64_t>(max_len, b.cu_seqlens[i + 1] - b.cu_seqlens[i]);
+    if (bucket) max_len = (max_len + kLenBucket - 1) / kLenBucket * kLenBucket;
+    return {b.tokens(), b.size(), max_len, mean, normalize};
+  }
   // Enqueues the whole forward pass for a staged batch on `stream`.
   void enqueue(const Shape& s, bool pool);
   void gemm(const GpuLinear& l, const void* f16_in, int64_t tokens, void* out, bool gelu,
@@ -528,15 +539,7 @@ void GpuEncoder::reserve(int64_t tokens, int64_t batch) { impl_->ensure_capacity
 void GpuEncoder::embed(const RaggedBatch& batch, bool mean_pooling, bool normalize, float* pooled) {
   Impl& m = *impl_;
   if (batch.size() <= 0) return;
-  m.ensure_capacity(batch.tokens(), batch.size());
-  m.stage_inputs(batch);
-  int64_t max_len = 0;
-  for (int64_t i = 0; i < batch.size(); ++i)
-    max_len =
-        std::max<int64_t>(max_len, batch.cu_seqlens[size_t(i + 1)] - batch.cu_seqlens[size_t(i)]);
-  const Impl::Shape s{batch.tokens(), batch.size(),
-                      (max_len + kLenBucket - 1) / kLenBucket * kLenBucket, mean_pooling,
-                      normalize};
+  const Impl::Shape s = m.prepare(batch, mean_pooling, normalize, true);
   Impl::Graph& g = m.graph_cache[s];
   if (g.exec) {
     LOWBIT_CUDA_CHECK(cudaGraphLaunch(g.exec, m.stream));
@@ -569,13 +572,7 @@ void GpuEncoder::embed(const RaggedBatch& batch, bool mean_pooling, bool normali
 std::vector<float> GpuEncoder::hidden_states(const RaggedBatch& batch) {
   Impl& m = *impl_;
   if (batch.size() <= 0) return {};
-  m.ensure_capacity(batch.tokens(), batch.size());
-  m.stage_inputs(batch);
-  int64_t max_len = 0;
-  for (int64_t i = 0; i < batch.size(); ++i)
-    max_len =
-        std::max<int64_t>(max_len, batch.cu_seqlens[size_t(i + 1)] - batch.cu_seqlens[size_t(i)]);
-  const Impl::Shape s{batch.tokens(), batch.size(), max_len, false, false};
+  const Impl::Shape s = m.prepare(batch, false, false, false);
   m.enqueue(s, false);
   if (m.hidden_f32.bytes() < size_t(m.cap * m.h) * 4) m.hidden_f32.alloc(size_t(m.cap * m.h) * 4);
   cuda::half_to_float_cuda(m.x.as(), m.hidden_f32.as<float>(), batch.tokens() * m.h, m.stream);
@@ -591,15 +588,7 @@ std::vector<std::pair<std::string, double>> GpuEncoder::profile(const RaggedBatc
                                                                 bool mean_pooling, bool normalize) {
   Impl& m = *impl_;
   if (batch.size() <= 0) return {};
-  m.ensure_capacity(batch.tokens(), batch.size());
-  m.stage_inputs(batch);
-  int64_t max_len = 0;
-  for (int64_t i = 0; i < batch.size(); ++i)
-    max_len =
-        std::max<int64_t>(max_len, batch.cu_seqlens[size_t(i + 1)] - batch.cu_seqlens[size_t(i)]);
-  const Impl::Shape s{batch.tokens(), batch.size(),
-                      (max_len + kLenBucket - 1) / kLenBucket * kLenBucket, mean_pooling,
-                      normalize};
+  const Impl::Shape s = m.prepare(batch, mean_pooling, normalize, true);
   m.enqueue(s, true);  // warm (kernel attributes, caches)
   LOWBIT_CUDA_CHECK(cudaStreamSynchronize(m.stream));
   m.profiling = true;

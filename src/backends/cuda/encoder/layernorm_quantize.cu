@@ -51,6 +51,26 @@ __device__ __forceinline__ float2 load2(const void* base, int64_t i) {
     return __half22float2(reinterpret_cast<const __half2*>(base)[i / 2]);
 }
 
+// y = float((v - mean) · inv) · gamma + beta for the pair at column c of the row starting at
+// element `base`, written to p.out when set.
+template <RowInput OUT>
+__device__ __forceinline__ float2 normalize_pair(const KParams& p, float2 v, double mean,
+                                                 double inv, int64_t base, int64_t c) {
+  const int64_t i = base + c;
+  const float2 gm = *reinterpret_cast<const float2*>(p.gamma + c);
+  const float2 bt = *reinterpret_cast<const float2*>(p.beta + c);
+  float2 y;
+  y.x = __fadd_rn(__fmul_rn(float((double(v.x) - mean) * inv), gm.x), bt.x);
+  y.y = __fadd_rn(__fmul_rn(float((double(v.y) - mean) * inv), gm.y), bt.y);
+  if (p.out) {
+    if constexpr (OUT == RowInput::F32)
+      reinterpret_cast<float2*>(p.out)[i / 2] = y;
+    else
+      reinterpret_cast<__half2*>(p.out)[i / 2] = __floats2half2_rn(y.x, y.y);
+  }
+  return y;
+}
+
 __device__ __forceinline__ double warp_sum(double v) {
   for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xFFFFFFFFu, v, o);
   return v;
@@ -103,26 +123,8 @@ __global__ void __launch_bounds__(kThreads, P <= 12   ? 3
   for (int i = 0; i < P; ++i) {
     const int64_t c = 2 * lane + 64 * i;
     if (c >= p.n) continue;
-    const float2 gm = *reinterpret_cast<const float2*>(p.gamma + c);
-    const float2 bt = *reinterpret_cast<const float2*>(p.beta + c);
-    float2 y;
-    y.x = __fadd_rn(__fmul_rn(float((double(v[i].x) - mean) * inv), gm.x), bt.x);
-    y.y = __fadd_rn(__fmul_rn(float((double(v[i].y) - mean) * inv), gm.y), bt.y);
-    v[i] = y;
-    if (p.out) {
-      if constexpr (OUT == RowInput::F32)
-        reinterpret_cast<float2*>(p.out)[(base + c) / 2] = y;
-      else
-        reinterpret_cast<__half2*>(p.out)[(base + c) / 2] = __floats2half2_rn(y.x, y.y);
-    }
-    if (!isfinite(y.x) || !isfinite(y.y)) {
-      atomicMin(p.status, status_word(r, isfinite(y.x) ? c + 1 : c, 0));
-      bad = true;
-    }
-    const float c0 = clip_to(p.q, y.x), c1 = clip_to(p.q, y.y);
-    mx = fmaxf(mx, fmaxf(fabsf(c0), fabsf(c1)));
-    nlo = fmaxf(nlo, fmaxf(-c0, -c1));
-    hi = fmaxf(hi, fmaxf(c0, c1));
+    v[i] = normalize_pair<OUT>(p, v[i], mean, inv, base, c);
+    bad |= range_pair(p.q, v[i], p.status, r, c, mx, nlo, hi);
   }
   if (!p.quantize) return;
   float scale, zp;
@@ -195,26 +197,8 @@ __global__ void __launch_bounds__(kThreads)
   for (int i = 0; i < kBlockPairs; ++i) {
     const int64_t c = 2 * tid + 2 * kThreads * i;
     if (c >= p.n) continue;
-    const float2 gm = *reinterpret_cast<const float2*>(p.gamma + c);
-    const float2 bt = *reinterpret_cast<const float2*>(p.beta + c);
-    float2 y;
-    y.x = __fadd_rn(__fmul_rn(float((double(v[i].x) - mean) * inv), gm.x), bt.x);
-    y.y = __fadd_rn(__fmul_rn(float((double(v[i].y) - mean) * inv), gm.y), bt.y);
-    v[i] = y;
-    if (p.out) {
-      if constexpr (OUT == RowInput::F32)
-        reinterpret_cast<float2*>(p.out)[(base + c) / 2] = y;
-      else
-        reinterpret_cast<__half2*>(p.out)[(base + c) / 2] = __floats2half2_rn(y.x, y.y);
-    }
-    if (!isfinite(y.x) || !isfinite(y.y)) {
-      atomicMin(p.status, status_word(r, isfinite(y.x) ? c + 1 : c, 0));
-      bad = 1;
-    }
-    const float c0 = clip_to(p.q, y.x), c1 = clip_to(p.q, y.y);
-    mx = fmaxf(mx, fmaxf(fabsf(c0), fabsf(c1)));
-    nlo = fmaxf(nlo, fmaxf(-c0, -c1));
-    hi = fmaxf(hi, fmaxf(c0, c1));
+    v[i] = normalize_pair<OUT>(p, v[i], mean, inv, base, c);
+    if (range_pair(p.q, v[i], p.status, r, c, mx, nlo, hi)) bad = 1;
   }
   if (!p.quantize) return;
   float scale, zp;

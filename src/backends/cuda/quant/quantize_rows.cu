@@ -141,14 +141,7 @@ __global__ void __launch_bounds__(kWarpRowThreads)
   bool bad = false;
   auto range = [&](float2 x, int64_t c) {
     if (p.out_f32) *reinterpret_cast<float2*>(p.out_f32 + r * p.cols + c) = x;
-    if (!isfinite(x.x) || !isfinite(x.y)) {
-      atomicMin(p.status, status_word(r, isfinite(x.x) ? c + 1 : c, 0));
-      bad = true;
-    }
-    const float c0 = clip_to(p.q, x.x), c1 = clip_to(p.q, x.y);
-    mx = fmaxf(mx, fmaxf(fabsf(c0), fabsf(c1)));
-    nlo = fmaxf(nlo, fmaxf(-c0, -c1));
-    hi = fmaxf(hi, fmaxf(c0, c1));
+    bad |= range_pair(p.q, x, p.status, r, c, mx, nlo, hi);
   };
   if constexpr (P > 0) {
 #pragma unroll

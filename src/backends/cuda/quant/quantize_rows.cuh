@@ -128,6 +128,24 @@ __device__ __forceinline__ bool block_group_scale(const RowQuant& q, float mx, f
   return true;
 }
 
+// Pass 1 for the pair (x.x, x.y) at columns c, c + 1 of row `row`: a non-finite value is
+// recorded in *status (returns true); the clipped values extend the range (mx = max |x|,
+// nlo = max -x, hi = max x).
+__device__ __forceinline__ bool range_pair(const RowQuant& q, float2 x, unsigned long long* status,
+                                           int64_t row, int64_t c, float& mx, float& nlo,
+                                           float& hi) {
+  bool non_finite = false;
+  if (!isfinite(x.x) || !isfinite(x.y)) {
+    atomicMin(status, status_word(row, isfinite(x.x) ? c + 1 : c, 0));
+    non_finite = true;
+  }
+  const float c0 = clip_to(q, x.x), c1 = clip_to(q, x.y);
+  mx = fmaxf(mx, fmaxf(fabsf(c0), fabsf(c1)));
+  nlo = fmaxf(nlo, fmaxf(-c0, -c1));
+  hi = fmaxf(hi, fmaxf(c0, c1));
+  return non_finite;
+}
+
 // One row per warp (the fast producers): the warp-wide range of pass 1, then the row's scale and
 // zero point, which lane 0 stores at scales[row] / zeros[row]. `bad`: this lane saw a non-finite
 // value (already recorded in *status). Returns false when the row is not quantized.
