@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Builds the GPU GEMM test and benchmark here and gathers them, with the shared libraries that a
-# GPU machine without the CPU engine's dependencies lacks, in build/gpu-bundle/ (about 85 MB, 23 MB compressed):
-#   build/gpu-bundle/test_cuda_gemm, test_cuda_wgmma  (gtest; link the CPU oracle: OpenBLAS, OpenMP)
-#   build/gpu-bundle/lowbit           (the CLI: tune-gemm)
+# Builds the GPU tests and benchmarks here and gathers them, with the shared libraries that a
+# GPU machine without the CPU engine's dependencies lacks, in build/gpu-bundle/ (about 100 MB,
+# 32 MB compressed):
+#   build/gpu-bundle/test_cuda_gemm, test_cuda_wgmma, test_cuda_quant, test_cuda_attention,
+#     test_gpu_encoder  (gtest; link the CPU oracle: OpenBLAS, OpenMP)
+#   build/gpu-bundle/lowbit           (the CLI: embed --device cuda, bench, tune-gemm, quantize)
 #   build/gpu-bundle/bench_mma_gemm   (needs only the CUDA runtime)
 #   build/gpu-bundle/lib/             libopenblas, libgfortran, libquadmath, libgomp, libcudart
 # On the GPU machine (carry build/gpu-bundle.tgz): tar xzf build/gpu-bundle.tgz -C build, then
@@ -29,7 +31,7 @@ for bin in "$out"/test_cuda_* "$out"/test_gpu_encoder "$out/bench_mma_gemm" "$ou
     while read -r lib; do cp -L "$lib" "$out/lib/"; done
 done
 du -sh "$out" "$out"/* "$out"/lib/*
-# What travels to the GPU machine (64 MiB limit per call): the bundle compressed, ~23 MB.
+# What travels to the GPU machine (64 MiB limit per call): the bundle compressed, ~32 MB.
 # There:  tar xzf build/gpu-bundle.tgz -C build
 tar czf build/gpu-bundle.tgz -C build gpu-bundle
 ls -la build/gpu-bundle.tgz
