@@ -51,6 +51,18 @@ __device__ __forceinline__ float2 load2(const void* base, int64_t i) {
     return __half22float2(reinterpret_cast<const __half2*>(base)[i / 2]);
 }
 
+// x + residual (one float32 add each) for the pair at element index i.
+template <RowInput IN>
+__device__ __forceinline__ float2 input_pair(const KParams& p, int64_t i) {
+  float2 v = load2<IN>(p.x, i);
+  if (p.residual) {
+    const float2 b = load2<IN>(p.residual, i);
+    v.x = __fadd_rn(v.x, b.x);
+    v.y = __fadd_rn(v.y, b.y);
+  }
+  return v;
+}
+
 // y = float((v - mean) · inv) · gamma + beta for the pair at column c of the row starting at
 // element `base`, written to p.out when set.
 template <RowInput OUT>
@@ -96,12 +108,7 @@ __global__ void __launch_bounds__(kThreads, P <= 12   ? 3
     const int64_t c = 2 * lane + 64 * i;
     v[i] = make_float2(0.0f, 0.0f);
     if (c < p.n) {
-      v[i] = load2<IN>(p.x, base + c);
-      if (p.residual) {
-        const float2 b = load2<IN>(p.residual, base + c);
-        v[i].x = __fadd_rn(v[i].x, b.x);
-        v[i].y = __fadd_rn(v[i].y, b.y);
-      }
+      v[i] = input_pair<IN>(p, base + c);
       sum += double(v[i].x) + double(v[i].y);
     }
   }
@@ -171,12 +178,7 @@ __global__ void __launch_bounds__(kThreads)
     const int64_t c = 2 * tid + 2 * kThreads * i;
     v[i] = make_float2(0.0f, 0.0f);
     if (c < p.n) {
-      v[i] = load2<IN>(p.x, base + c);
-      if (p.residual) {
-        const float2 b = load2<IN>(p.residual, base + c);
-        v[i].x = __fadd_rn(v[i].x, b.x);
-        v[i].y = __fadd_rn(v[i].y, b.y);
-      }
+      v[i] = input_pair<IN>(p, base + c);
       sum += double(v[i].x) + double(v[i].y);
     }
   }
