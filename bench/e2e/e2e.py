@@ -71,9 +71,9 @@ def quantize(lowbit, src, mode, root):
     return dst
 
 
-def lowbit_bench(lowbit, model, args, extra):
+def lowbit_bench(lowbit, model, iters, extra):
     cmd = [lowbit, "bench", "--model", model, "--device", "cuda", "--format", "json",
-           "--iters", str(args.iters), "--warmup", "3"] + extra
+           "--iters", str(iters), "--warmup", "3"] + extra
     t0 = time.time()
     r = subprocess.run(cmd, check=True, capture_output=True, text=True)
     log(f"{' '.join(cmd[3:])}: {time.time() - t0:.1f} s")
@@ -135,11 +135,11 @@ def cmd_run(args):
         entry = {"lowbit": {}, "hf": {}, "varlen": {}}
         for mode in args.modes.split(","):
             m = quantize(args.lowbit, ckpt, mode, root)
-            entry["lowbit"][mode] = lowbit_bench(args.lowbit, m, args,
+            entry["lowbit"][mode] = lowbit_bench(args.lowbit, m, args.iters,
                                                  ["--batch", args.batches, "--seq", args.seqs])
             if args.varlen and size == "large":
                 entry["varlen"][mode] = lowbit_bench(
-                    args.lowbit, m, argparse.Namespace(iters=3),
+                    args.lowbit, m, 3,
                     ["--varlen", str(args.varlen), "--batch", "128", "--max-len", "384"])
         if not args.no_hf:
             for impl in ("eager", "sdpa"):

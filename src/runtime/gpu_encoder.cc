@@ -249,8 +249,14 @@ struct GpuEncoder::Impl {
   }
   // Enqueues the whole forward pass for a staged batch on `stream`.
   void enqueue(const Shape& s, bool pool);
+  // The GEMM of `l` on `tokens` rows: its input is the quantized rows in codes / scales / zeros,
+  // or (FP16) `f16_in`.
+  cuda::IntGemmParams gemm_params(const GpuLinear& l, const void* f16_in, int64_t tokens, void* out,
+                                  bool gelu, const void* residual) const;
   void gemm(const GpuLinear& l, const void* f16_in, int64_t tokens, void* out, bool gelu,
-            const void* residual);
+            const void* residual) {
+    cuda::int_gemm(gemm_params(l, f16_in, tokens, out, gelu, residual));
+  }
   void quantize_input(const GpuLinear& l, const void* f16_in, int64_t tokens, int point);
   void layer_norm(const GpuLayerNorm& ln, cuda::RowInput in_type, const void* in, int64_t tokens,
                   void* out, const GpuLinear* next, int point);
@@ -340,18 +346,8 @@ void GpuEncoder::Impl::ensure_capacity(int64_t tokens, int64_t batch) {
     for (const GpuLinear& g : l.gemm) {
       if (!seen.insert({int(g.a_layout), int(g.b_layout), g.out, g.in, g.group_size}).second)
         continue;
-      cuda::IntGemmParams p;
-      p.a_layout = g.a_layout;
-      p.b_layout = g.b_layout;
-      p.b_sm90 = g.b_sm90;
-      p.n = g.out;
-      p.k = g.in;
-      p.group_size = g.group_size;
-      // Shapes only: the sizes decide the plan (pointers are checked at launch).
-      p.a = p.b = p.out = reinterpret_cast<void*>(uintptr_t(256));
-      if (g.quantized()) p.sx = p.sw = reinterpret_cast<const float*>(uintptr_t(256));
-      if (g.quantized() && !g.act.symmetric)
-        p.zx = p.zcorr = reinterpret_cast<const float*>(uintptr_t(256));
+      // The buffers are allocated above; only the sizes decide the plan.
+      cuda::IntGemmParams p = gemm_params(g, x.as(), 1, proj.as(), false, nullptr);
       for (int64_t m = 1; m <= std::min<int64_t>(cap, 4096); ++m) {
         p.m = m;
         ws = std::max(ws, cuda::int_gemm_workspace_bytes(p));
@@ -393,8 +389,9 @@ std::string GpuEncoder::Impl::point_name(int point) const {
   return "the input of " + layers[size_t(l)].gemm[g].name;
 }
 
-void GpuEncoder::Impl::gemm(const GpuLinear& l, const void* f16_in, int64_t tokens, void* out,
-                            bool gelu, const void* residual) {
+cuda::IntGemmParams GpuEncoder::Impl::gemm_params(const GpuLinear& l, const void* f16_in,
+                                                  int64_t tokens, void* out, bool gelu,
+                                                  const void* residual) const {
   cuda::IntGemmParams p;
   p.a_layout = l.a_layout;
   p.b_layout = l.b_layout;
@@ -423,7 +420,7 @@ void GpuEncoder::Impl::gemm(const GpuLinear& l, const void* f16_in, int64_t toke
   p.workspace = workspace.as();
   p.workspace_bytes = workspace_bytes;
   p.stream = stream;
-  cuda::int_gemm(p);
+  return p;
 }
 
 void GpuEncoder::Impl::quantize_input(const GpuLinear& l, const void* f16_in, int64_t tokens,
@@ -439,6 +436,7 @@ void GpuEncoder::Impl::quantize_input(const GpuLinear& l, const void* f16_in, in
   q.scales = scales.as<float>();
   q.zeros = l.act.symmetric ? nullptr : zeros.as<float>();
   q.status = status.as<unsigned long long>() + point;
+  q.status_preset = true;  // enqueue() resets every status word at once
   q.stream = stream;
   cuda::quantize_rows_cuda(q);
 }
@@ -461,6 +459,7 @@ void GpuEncoder::Impl::layer_norm(const GpuLayerNorm& ln, cuda::RowInput in_type
     p.scales = scales.as<float>();
     p.zeros = next->act.symmetric ? nullptr : zeros.as<float>();
     p.status = status.as<unsigned long long>() + point;
+    p.status_preset = true;
   }
   p.stream = stream;
   cuda::layernorm_quantize_cuda(p);

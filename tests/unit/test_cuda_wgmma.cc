@@ -466,6 +466,11 @@ TEST(CudaWgmmaRejects, UnsupportedParameters) {
   p.zcorr = p.sx;
   EXPECT_NE(message(p).find("symmetric"), std::string::npos) << message(p);
   p = valid();
+  p.a_layout = p.b_layout = PackedLayout::F16;  // valid() has scales: F16 takes none
+  EXPECT_NE(message(p).find("F16 operands take no scales"), std::string::npos) << message(p);
+  p.sx = p.sw = nullptr;  // accepted (an sm_90-only message may remain on other GPUs)
+  EXPECT_EQ(message(p).find("scales"), std::string::npos) << message(p);
+  p = valid();
   p.a_layout = PackedLayout::Fp8E4M3;
   EXPECT_NE(message(p).find("no wgmma GEMM kernel for fp8_e4m3 activations x int8"),
             std::string::npos)

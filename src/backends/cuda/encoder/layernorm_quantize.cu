@@ -271,7 +271,8 @@ void layernorm_quantize_cuda(const LayerNormQuantParams& p) {
   k.out = p.out;
   k.quantize = p.codes != nullptr;
   if (k.quantize) {
-    LOWBIT_CUDA_CHECK(cudaMemsetAsync(p.status, 0xFF, sizeof(unsigned long long), p.stream));
+    if (!p.status_preset)
+      LOWBIT_CUDA_CHECK(cudaMemsetAsync(p.status, 0xFF, sizeof(unsigned long long), p.stream));
     k.q = row_quant_of(p.scheme);
     k.codes = p.codes;
     k.row_bytes = k.q.nibbles ? p.n / 2 : p.n;

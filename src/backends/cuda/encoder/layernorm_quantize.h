@@ -33,6 +33,9 @@ struct LayerNormQuantParams {
   float* scales = nullptr;               // [rows]
   float* zeros = nullptr;                // [rows], asymmetric
   unsigned long long* status = nullptr;  // as QuantizeRowsParams::status
+  // The caller has already set *status to all ones on `stream` (e.g. one reset for every status
+  // word of a forward pass): no reset here, which saves a memset node per launch in a CUDA graph.
+  bool status_preset = false;
   cudaStream_t stream = nullptr;
 };
 

@@ -233,8 +233,16 @@ std::string check_operands(const IntGemmParams& p, const char* fam, int bk) {
 
 std::string check_epilogue(const IntGemmParams& p, const char* fam) {
   std::ostringstream e;
-  if (p.out_type == GemmOut::I32) return "";
-  if (!p.sx || !p.sw) {
+  if (p.a_layout == PackedLayout::F16) {
+    // F16 operands are not quantized: y = acc (+ bias, GELU, residual), no scales (the epilogue
+    // takes absent scales as 1), float output.
+    if (p.sx || p.sw || p.out_type == GemmOut::I32) {
+      e << fam << ": F16 operands take no scales (sx, sw null) and a float output";
+      return e.str();
+    }
+  } else if (p.out_type == GemmOut::I32) {
+    return "";
+  } else if (!p.sx || !p.sw) {
     e << fam << ": the float epilogue needs sx and sw";
     return e.str();
   }

@@ -231,16 +231,7 @@ std::string can_implement(const IntGemmParams& p) {
     e << fam << ": FP8 and F16 activations are symmetric (zx must be null)";
     return e.str();
   }
-  if (f == Fam::F16) {
-    // No scales: y = acc (+ bias, GELU, residual); the epilogue takes absent scales as 1.
-    if (p.sx || p.sw || p.out_type == GemmOut::I32) {
-      e << fam << ": F16 operands take no scales (sx, sw null) and a float output";
-      return e.str();
-    }
-    IntGemmParams q = p;
-    q.sx = q.sw = reinterpret_cast<const float*>(p.out);  // only the rest is checked
-    return gemm::check_epilogue(q, fam);
-  }
+  if (f == Fam::F16) return gemm::check_epilogue(p, fam);  // no scales (checked there)
   if (p.out_type != GemmOut::I32 && reinterpret_cast<uintptr_t>(p.sw) % 16 != 0) {
     e << fam << ": sw must be 16-byte aligned";
     return e.str();

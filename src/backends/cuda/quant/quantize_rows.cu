@@ -232,7 +232,8 @@ void quantize_rows_cuda(const QuantizeRowsParams& p) {
   const std::string msg = can_quantize_rows(p);
   if (!msg.empty()) fail(msg);
   const QuantScheme& s = p.scheme;
-  LOWBIT_CUDA_CHECK(cudaMemsetAsync(p.status, 0xFF, sizeof(unsigned long long), p.stream));
+  if (!p.status_preset)
+    LOWBIT_CUDA_CHECK(cudaMemsetAsync(p.status, 0xFF, sizeof(unsigned long long), p.stream));
   if (p.rows == 0) return;
   KParams k{};
   k.x = p.x;

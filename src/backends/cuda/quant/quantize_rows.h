@@ -24,9 +24,12 @@ struct QuantizeRowsParams {
   uint8_t* codes = nullptr;             // [rows, packed_row_bytes(layout, cols)] (device)
   float* scales = nullptr;              // [rows, groups]
   float* zeros = nullptr;               // [rows, groups], asymmetric only
-  // First failure (non-finite input, asymmetric range overflow), or all ones when none: set to
-  // all ones by the caller before the launch (quantize_rows_cuda does it on `stream`).
+  // First failure (non-finite input, asymmetric range overflow), or all ones when none
+  // (quantize_rows_cuda resets it to all ones on `stream` first, unless status_preset).
   unsigned long long* status = nullptr;  // device, one word
+  // The caller has already set *status to all ones on `stream` (e.g. one reset for every status
+  // word of a forward pass): no reset here, which saves a memset node per launch in a CUDA graph.
+  bool status_preset = false;
   // Optional pre-op, fused (the bias + GELU between the FFN GEMMs): each element becomes
   // x + bias[c] (one float32 add), then GELU (erf) when `gelu`; that value is quantized, and
   // written to out_f32 [rows, cols] when set.
