@@ -28,7 +28,7 @@ import time
 
 BATCHES = [1, 8, 32, 64, 128]
 SEQS = [32, 128, 384, 512]
-MODES = ["fp16", "w8a8", "w4a8", "w4a4", "fp8"]
+MODES = ["fp16", "w8a8", "w4a8", "w4a4", "fp8", "w4a4-qbest"]
 SIZES = {
     "base": dict(hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072),
     "large": dict(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096),
@@ -71,9 +71,9 @@ def quantize(lowbit, src, mode, root):
     return dst
 
 
-def lowbit_bench(lowbit, model, iters, extra):
+def lowbit_bench(lowbit, model, iters, extra, qbest="off"):
     cmd = [lowbit, "bench", "--model", model, "--device", "cuda", "--format", "json",
-           "--iters", str(iters), "--warmup", "3"] + extra
+           "--iters", str(iters), "--warmup", "3", "--qbest", qbest] + extra
     t0 = time.time()
     r = subprocess.run(cmd, check=True, capture_output=True, text=True)
     log(f"{' '.join(cmd[3:])}: {time.time() - t0:.1f} s")
@@ -116,6 +116,18 @@ def hf_bench(ckpt, impl, batches, seqs, iters, compile_mode=None):
     return out
 
 
+def qbest_tune(lowbit, model, batches, seqs, report):
+    """lowbit tune: every allowed mix of q1..q4 modes per shape; writes <model>/qbest.json."""
+    cmd = [lowbit, "tune", "--model", model, "--batch", batches, "--seq", seqs, "--layers", "1",
+           "--format", "json", "--report", report]
+    t0 = time.time()
+    r = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    log(f"{' '.join(cmd[1:])}: {time.time() - t0:.1f} s")
+    out = json.loads(r.stdout)
+    out["wall_s"] = time.time() - t0
+    return out
+
+
 def cmd_run(args):
     import torch
     import transformers
@@ -130,24 +142,35 @@ def cmd_run(args):
            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "iters": args.iters,
            "timing": "wall clock per call, host to host (inputs in, results back), median",
            "models": {}}
+    t_start = time.time()
     for size in args.models.split(","):
         ckpt = make_checkpoint(root, size)
         entry = {"lowbit": {}, "hf": {}, "varlen": {}}
-        for mode in args.modes.split(","):
-            m = quantize(args.lowbit, ckpt, mode, root)
+        for mode in ([] if args.no_lowbit else args.modes.split(",")):
+            qbest = mode.endswith("-qbest")
+            m = quantize(args.lowbit, ckpt, mode[:-len("-qbest")] if qbest else mode, root)
+            if qbest:
+                entry["qbest"] = qbest_tune(args.lowbit, m, args.batches, args.seqs,
+                                            os.path.join(args.out, f"qbest-bert-{size}.md"))
+            plan = "auto" if qbest else "off"
             entry["lowbit"][mode] = lowbit_bench(args.lowbit, m, args.iters,
-                                                 ["--batch", args.batches, "--seq", args.seqs])
+                                                 ["--batch", args.batches, "--seq", args.seqs], plan)
             if args.varlen and size == "large":
                 entry["varlen"][mode] = lowbit_bench(
                     args.lowbit, m, 3,
-                    ["--varlen", str(args.varlen), "--batch", "128", "--max-len", "384"])
+                    ["--varlen", str(args.varlen), "--batch", "128", "--max-len", "384"], plan)
         if not args.no_hf:
             for impl in ("eager", "sdpa"):
                 entry["hf"][impl] = hf_bench(ckpt, impl, batches, seqs, args.iters)
         if args.compile:
-            shapes = [(1, 128), (64, 512)] if size == "base" else [(1, 128)]
+            # The TARGETS shapes only: max-autotune compiles (and autotunes) once per shape, for
+            # minutes each. Shapes that do not fit in --compile-budget-s are left out (logged).
+            shapes = [(1, 128), (64, 512)] if size == "base" else [(1, 128), (128, 384)]
             entry["hf"]["compile"] = []
             for b, s in shapes:
+                if time.time() - t_start > args.compile_budget_s:
+                    log(f"compile budget spent: BERT-{size} {b}x{s} left out")
+                    continue
                 entry["hf"]["compile"] += hf_bench(ckpt, "sdpa", [b], [s], args.iters, "max-autotune")
         raw["models"][size] = entry
         with open(os.path.join(args.out, "e2e-raw.json"), "w") as f:
@@ -160,9 +183,17 @@ def cmd_report(args):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    raw = json.load(open(args.raw))
+    paths = args.raw.split(",")  # runs split across device calls: their models merged
+    raw = json.load(open(paths[0]))
+    for extra_path in paths[1:]:
+        raw["models"].update(json.load(open(extra_path))["models"])
+    if args.compile_raw:
+        extra = json.load(open(args.compile_raw))
+        for size, e in extra["models"].items():
+            if size in raw["models"] and "compile" in e["hf"]:
+                raw["models"][size]["hf"]["compile"] = e["hf"]["compile"]
     md = [f"# End-to-end BERT encoder: lowbit vs Hugging Face ({raw['gpu']})", "",
-          f"Generated by `bench/e2e/e2e.py report` from `{os.path.basename(args.raw)}` "
+          f"Generated by `bench/e2e/e2e.py report` from `{', '.join(os.path.basename(p) for p in paths)}` "
           f"({raw['date']}; torch {raw['torch']}, transformers {raw['transformers']}).",
           f"Timing: {raw['timing']} of {raw['iters']} runs. Random weights (speed does not depend on "
           "them). lowbit modes apply to all four GEMMs of every layer (the paper's *-qall); "
@@ -227,6 +258,18 @@ def cmd_report(args):
                 md.append(f"- {m}: {r['varlen']} sequences, lengths ~ N(180, 80) clipped to 16..{r['max_len']} "
                           f"(mean {r['mean_len']:.0f} tokens), batches of {r['batch']}: "
                           f"**{r['sequences_per_s']:.0f} sequences/s**")
+        if e.get("qbest"):
+            q = e["qbest"]
+            md += ["", f"## BERT-{size}: qbest (lowbit tune on the w4a4 model)", "",
+                   f"`lowbit tune` timed {len(q['shapes'][0]['mixes_ms'])} mixes per shape (q1/q2/q3/q4 each in "
+                   + ", ".join("{" + ", ".join(m) + "}" for m in q["modes"])
+                   + f") on a pass through {q['layers_timed']} layer, in {q['wall_s']:.0f} s for all shapes. "
+                   "The engine then follows the plan (column w4a4-qbest above). Fastest mix per shape:", "",
+                   "| batch x seq | fastest mix (q1/q2/q3/q4) | 1 layer ms | w4a4-qall ms | gain |",
+                   "|---|---|---|---|---|"]
+            for r in q["shapes"]:
+                md.append(f"| {r['batch']} x {r['seq']} | {r['best']} | {r['best_ms']:.3f} | "
+                          f"{r['recipe_ms']:.3f} | {r['recipe_ms'] / r['best_ms']:.2f}x |")
         md.append("")
         summary[size] = (shapes, hf, lb)
         # Plot: latency vs shape per engine, log scale.
@@ -264,9 +307,12 @@ def main():
     r.add_argument("--iters", type=int, default=20)
     r.add_argument("--varlen", type=int, default=4096)
     r.add_argument("--no-hf", action="store_true")
+    r.add_argument("--no-lowbit", action="store_true")
+    r.add_argument("--compile-budget-s", type=float, default=420)
     r.add_argument("--compile", action="store_true", help="also torch.compile max-autotune (slow)")
     p = sub.add_parser("report")
     p.add_argument("--raw", required=True)
+    p.add_argument("--compile-raw", help="a second run's JSON with HF torch.compile results to merge")
     p.add_argument("--out", required=True)
     a = ap.parse_args()
     cmd_run(a) if a.cmd == "run" else cmd_report(a)

@@ -37,6 +37,9 @@ struct ModelInfo {
   std::string quantization;  // per-GEMM modes, e.g. "w8a8 on q1,q2,q3,q4"
   std::string source;        // lowbit models: the checkpoint they were quantized from
   std::string device;        // where it runs: "cpu" or "cuda:0 (<GPU name>)"
+  // GPU: the per-shape GEMM precision plan followed ("off", or "<path> (N shapes, tuned on
+  // <GPU>)"); also why an auto plan was not taken.
+  std::string qbest = "off";
 };
 
 struct LoadOptions {
@@ -44,6 +47,35 @@ struct LoadOptions {
   // visible, else the CPU. "cuda" without a usable GPU is an error that says why.
   std::string device = "auto";
   bool cuda_graphs = true;  // GPU: capture each batch shape into a CUDA graph and replay it
+  // GPU: the per-shape choice of each GEMM's precision ("qbest", written by `lowbit tune`).
+  // "auto": <model>/qbest.json when it exists and was tuned on this GPU model; "off": every GEMM
+  // in its recipe's mode; anything else: a plan file's path (an error when it was tuned on
+  // another GPU model or asks a GEMM for a mode it cannot run in).
+  std::string qbest = "auto";
+};
+
+struct TuneOptions {
+  std::vector<std::pair<int64_t, int64_t>> shapes;  // (batch, sequence length) to tune
+  // Time a pass through the first N layers (every layer runs the same mix, so a layer ranks the
+  // mixes as the model does; 0: all layers).
+  int64_t layers = 1;
+  int min_reps = 3, max_reps = 15;  // timed passes per mix (as many as fit in ~0.1 s)
+  std::function<void(size_t, size_t)> progress;  // (mixes timed, total)
+};
+
+struct TuneShape {
+  int64_t batch = 0, seq = 0;
+  std::vector<std::pair<std::string, double>> mixes;  // "q1/q2/q3/q4" modes -> median ms
+  std::string best, recipe;  // the fastest mix and the recipe's own
+  double best_ms = 0, recipe_ms = 0;
+};
+
+struct TuneResult {
+  std::string device;                           // GPU name
+  int64_t layers = 0;                           // layers timed
+  std::vector<std::vector<std::string>> modes;  // per GEMM q1..q4: the modes tried
+  std::vector<TuneShape> shapes;
+  std::string plan_json;  // the plan to save as <model>/qbest.json
 };
 
 struct DeviceMemory {
@@ -94,6 +126,9 @@ class Engine {
   // GPU only: milliseconds per pipeline stage (summed over layers) of one eager forward pass of
   // `encs` as one batch; empty on the CPU.
   std::vector<std::pair<std::string, double>> profile(const std::vector<Encoding>& encs) const;
+  // GPU only (else lowbit::Error): times every allowed mix of GEMM modes (q1..q4) on each shape
+  // with synthetic tokens and picks the fastest ("qbest"). Leaves this engine as it is.
+  TuneResult tune(const TuneOptions& opts) const;
 
  private:
   struct Impl;

@@ -95,28 +95,44 @@ struct GpuLinear {
   bool quantized() const { return is_quantized(mode); }
 };
 
-GpuLinear upload_linear(const Linear& l) {
+// The 8-bit counterpart of an integer activation scheme (same symmetry and clip).
+QuantScheme act8(QuantScheme a) {
+  a.bits = 8;
+  return a;
+}
+
+// `l` run in `mode`, one of gpu_modes(l).
+GpuLinear upload_linear(const Linear& l, GemmMode mode) {
   GpuLinear g;
   g.name = l.name;
   g.in = l.in;
   g.out = l.out;
+  g.mode = mode;
   if (l.bias.defined()) g.bias.upload(l.bias.data<float>(), size_t(l.out) * 4);
-  if (!is_quantized(l.quant.mode)) {
-    // FP32 and FP16 modes both run in FP16 on the GPU (f16 operands, f32 accumulation).
-    g.mode = GemmMode::Fp16;
-    std::vector<uint16_t> h(size_t(l.weight.numel()));
-    const float* w = l.weight.data<float>();
-    for (size_t i = 0; i < h.size(); ++i) h[i] = float_to_half(w[i]);
+  if (mode == GemmMode::Fp16) {
+    // f16 operands, f32 accumulation: FP32 and FP16 weights rounded to half, quantized ones
+    // dequantized first.
+    const bool q = is_quantized(l.quant.mode);
+    const Tensor w = q ? dequantize(l.qweight) : Tensor();
+    const float* src = q ? w.data<float>() : l.weight.data<float>();
+    std::vector<uint16_t> h(size_t(l.in * l.out));
+    for (size_t i = 0; i < h.size(); ++i) h[i] = float_to_half(src[i]);
     g.w.upload(h);
     return g;
   }
   const QuantizedMatrix& q = l.qweight;
-  g.mode = l.quant.mode;
-  g.act = l.quant.act;
-  g.a_layout = l.quant.act.layout();
+  g.act = mode == l.quant.mode ? l.quant.act : act8(l.quant.act);
+  g.a_layout = g.act.layout();
   g.b_layout = q.scheme.layout();
   g.group_size = q.scheme.group_size;
-  if (g.b_layout == PackedLayout::Int4 && (g.group_size == 0 || g.group_size == g.in)) {
+  if (mode == GemmMode::W8A8 && g.b_layout == PackedLayout::Int4) {
+    // int4 weights widened to int8 bytes: the same codes through the W8A8 kernels.
+    std::vector<uint8_t> w(size_t(q.rows * q.cols));
+    for (int64_t r = 0; r < q.rows; ++r)
+      for (int64_t c = 0; c < q.cols; ++c) w[size_t(r * q.cols + c)] = uint8_t(int8_t(q.code(r, c)));
+    g.b_layout = PackedLayout::Int8;
+    g.w.upload(w);
+  } else if (g.b_layout == PackedLayout::Int4 && (g.group_size == 0 || g.group_size == g.in)) {
     // The Hopper kernels read int4 weights in their own order (wgmma_layout.h).
     std::vector<uint8_t> r(q.codes.size());
     cuda::repack_int4_sm90(q.codes.data(), q.row_bytes(), r.data(), q.rows, q.cols);
@@ -147,8 +163,18 @@ GpuLayerNorm upload_ln(const LayerNorm& ln) {
   return g;
 }
 
+// One GEMM of a layer in each mode it was uploaded in (the recipe's first).
+struct GpuGemm {
+  std::vector<GpuLinear> modes;
+  const GpuLinear& in(GemmMode m) const {
+    for (const GpuLinear& g : modes)
+      if (g.mode == m) return g;
+    return modes.front();  // the recipe's mode (a mix never asks for one that was not uploaded)
+  }
+};
+
 struct GpuLayer {
-  GpuLinear gemm[kGemmsPerLayer];  // q1 .. q4
+  GpuGemm gemm[kGemmsPerLayer];  // q1 .. q4
   GpuLayerNorm attn_ln, ffn_ln;
 };
 
@@ -161,6 +187,81 @@ DevBuf upload_tensor(const Tensor& t) {
 constexpr int64_t kLenBucket = 64;  // attention grids are sized by the length rounded up to this
 
 }  // namespace
+
+namespace {
+std::string modes_str(const std::vector<GemmMode>& modes) {
+  std::string s;
+  for (GemmMode a : modes) s += (s.empty() ? "" : ", ") + std::string(gemm_mode_name(a));
+  return s;
+}
+}  // namespace
+
+std::string mix_name(const GemmMix& m) {
+  std::string s;
+  for (int g = 0; g < kGemmsPerLayer; ++g) s += (g ? "/" : "") + std::string(gemm_mode_name(m[size_t(g)]));
+  return s;
+}
+
+std::vector<GemmMode> gpu_modes(const Linear& l) {
+  using M = GemmMode;
+  switch (l.quant.mode) {
+    case M::Fp32:
+    case M::Fp16:
+      return {M::Fp16};
+    case M::W8A8:
+      return {M::W8A8, M::Fp16};
+    case M::Fp8:
+      return {M::Fp8, M::Fp16};
+    case M::W4A8:
+      return {M::W4A8, M::W8A8, M::Fp16};
+    case M::W4A4:
+      return {M::W4A4, M::W4A8, M::W8A8, M::Fp16};
+  }
+  return {M::Fp16};
+}
+
+const GemmMix& QbestPlan::lookup(int64_t tokens) const {
+  if (entries.empty()) fail("qbest plan: no entries");
+  for (const Entry& e : entries)
+    if (e.tokens >= tokens) return e.mix;
+  return entries.back().mix;
+}
+
+Json QbestPlan::to_json() const {
+  Json j;
+  j["device"] = device;
+  j["entries"] = Json::array();
+  for (const Entry& e : entries) {
+    Json m = Json::array();
+    for (GemmMode g : e.mix) m.push_back(gemm_mode_name(g));
+    j["entries"].push_back({{"tokens", e.tokens}, {"mix", m}});
+  }
+  return j;
+}
+
+QbestPlan QbestPlan::from_json(const Json& j, const std::string& where) {
+  QbestPlan p;
+  if (!j.is_object() || !j.contains("entries") || !j["entries"].is_array())
+    fail(where, ": a qbest plan needs an \"entries\" array");
+  p.device = optional_string(j, "device", where).value_or("");
+  for (const Json& e : j["entries"]) {
+    if (!e.is_object()) fail(where, ": each entry must be an object");
+    Entry en;
+    en.tokens = required_int(e, "tokens", where);
+    if (en.tokens < 1) fail(where, ": entry tokens must be >= 1, got ", en.tokens);
+    if (!e.contains("mix") || !e["mix"].is_array() || e["mix"].size() != kGemmsPerLayer)
+      fail(where, ": entry for ", en.tokens, " tokens needs \"mix\": four modes (q1..q4)");
+    for (int g = 0; g < kGemmsPerLayer; ++g) {
+      if (!e["mix"][size_t(g)].is_string()) fail(where, ": mix modes must be strings");
+      en.mix[size_t(g)] = parse_gemm_mode(e["mix"][size_t(g)].get<std::string>());
+    }
+    p.entries.push_back(en);
+  }
+  if (p.entries.empty()) fail(where, ": the plan has no entries");
+  std::sort(p.entries.begin(), p.entries.end(),
+            [](const Entry& a, const Entry& b) { return a.tokens < b.tokens; });
+  return p;
+}
 
 bool gpu_encoder_available(std::string* why) {
   const auto devs = cuda::devices();
@@ -177,12 +278,17 @@ bool gpu_encoder_available(std::string* why) {
   return true;
 }
 
+std::string gpu_device_name(int device) { return cuda::devices().at(size_t(device)).name; }
+
 struct GpuEncoder::Impl {
   BertConfig cfg;
   int64_t h = 0, inter = 0;
   cudaStream_t stream = nullptr;
   std::string device_name;
   bool graphs = true;
+  std::optional<QbestPlan> plan;
+  std::optional<GemmMix> forced;   // force_mix
+  std::optional<GemmMix> cur_mix;  // the mix of the pass being enqueued (nullopt: recipe)
 
   DevBuf word, pos, type;
   GpuLayerNorm emb_ln;
@@ -262,10 +368,20 @@ struct GpuEncoder::Impl {
                   void* out, const GpuLinear* next, int point);
   void check_status();
   std::string point_name(int point) const;
+  std::optional<GemmMix> mix_for(int64_t tokens) const {
+    if (forced) return forced;
+    if (plan) return plan->lookup(tokens);
+    return std::nullopt;
+  }
+  // GEMM g of layer i as the current pass runs it.
+  const GpuLinear& lin(size_t i, int g) const {
+    const GpuGemm& m = layers[i].gemm[g];
+    return cur_mix ? m.in((*cur_mix)[size_t(g)]) : m.modes.front();
+  }
 };
 
 GpuEncoder::Impl::Impl(const BertModel& model, const GpuEncoderOptions& opts)
-    : cfg(model.config()), graphs(opts.graphs) {
+    : cfg(model.config()), graphs(opts.graphs), plan(opts.plan) {
   std::string why;
   if (!gpu_encoder_available(&why)) fail("GPU encoder: ", why);
   if (cfg.activation != Activation::GeluErf)
@@ -289,12 +405,31 @@ GpuEncoder::Impl::Impl(const BertModel& model, const GpuEncoderOptions& opts)
   type = upload_tensor(model.type_embeddings());
   emb_ln = upload_ln(model.embedding_layer_norm());
   weights_bytes = int64_t(word.bytes() + pos.bytes() + type.bytes()) + 2 * h * 4;
-  for (const BertLayer& l : model.layers()) {
+  const size_t n_layers =
+      opts.max_layers > 0 ? std::min(model.layers().size(), size_t(opts.max_layers))
+                          : model.layers().size();
+  for (size_t li = 0; li < n_layers; ++li) {
+    const BertLayer& l = model.layers()[li];
     GpuLayer g;
     for (int i = 0; i < kGemmsPerLayer; ++i) {
-      g.gemm[i] = upload_linear(l.gemm(i));
-      const GpuLinear& q = g.gemm[i];
-      weights_bytes += int64_t(q.w.bytes() + q.sw.bytes() + q.zcorr.bytes() + q.bias.bytes());
+      const Linear& lin = l.gemm(i);
+      const std::vector<GemmMode> allowed = gpu_modes(lin);
+      std::vector<GemmMode> want = {allowed.front()};
+      if (opts.all_modes) want = allowed;
+      if (plan)
+        for (const QbestPlan::Entry& e : plan->entries) {
+          const GemmMode m = e.mix[size_t(i)];
+          if (std::find(allowed.begin(), allowed.end(), m) == allowed.end())
+            fail("qbest plan: ", gemm_name(i), " cannot run in ", gemm_mode_name(m), ": ", lin.name,
+                 " is stored as ", gemm_mode_name(lin.quant.mode), " (it can run in ",
+                 modes_str(allowed), ")");
+          if (std::find(want.begin(), want.end(), m) == want.end()) want.push_back(m);
+        }
+      for (GemmMode m : want) {
+        g.gemm[i].modes.push_back(upload_linear(lin, m));
+        const GpuLinear& q = g.gemm[i].modes.back();
+        weights_bytes += int64_t(q.w.bytes() + q.sw.bytes() + q.zcorr.bytes() + q.bias.bytes());
+      }
     }
     g.attn_ln = upload_ln(l.attn_ln);
     g.ffn_ln = upload_ln(l.ffn_ln);
@@ -343,7 +478,8 @@ void GpuEncoder::Impl::ensure_capacity(int64_t tokens, int64_t batch) {
   size_t ws = 0;
   std::set<std::tuple<int, int, int64_t, int64_t, int64_t>> seen;
   for (const GpuLayer& l : layers)
-    for (const GpuLinear& g : l.gemm) {
+    for (const GpuGemm& gm : l.gemm)
+      for (const GpuLinear& g : gm.modes) {
       if (!seen.insert({int(g.a_layout), int(g.b_layout), g.out, g.in, g.group_size}).second)
         continue;
       // The buffers are allocated above; only the sizes decide the plan.
@@ -386,7 +522,7 @@ void GpuEncoder::Impl::stage_inputs(const RaggedBatch& b) {
 std::string GpuEncoder::Impl::point_name(int point) const {
   if (point == 0) return "the input of encoder.layer.0.q1 (embedding LayerNorm)";
   const int l = (point - 1) / kGemmsPerLayer, g = (point - 1) % kGemmsPerLayer;
-  return "the input of " + layers[size_t(l)].gemm[g].name;
+  return "the input of " + layers[size_t(l)].gemm[g].modes.front().name;
 }
 
 cuda::IntGemmParams GpuEncoder::Impl::gemm_params(const GpuLinear& l, const void* f16_in,
@@ -475,12 +611,13 @@ void GpuEncoder::Impl::enqueue(const Shape& s, bool pool) {
   mark("inputs in");
   cuda::embed_sum_cuda(in, in + cap, in + 2 * cap, word.as<float>(), pos.as<float>(),
                        type.as<float>(), emb.as<float>(), t, h, stream);
-  layer_norm(emb_ln, cuda::RowInput::F32, emb.as(), t, x.as(), &layers[0].gemm[0], 0);
+  cur_mix = mix_for(t);
+  layer_norm(emb_ln, cuda::RowInput::F32, emb.as(), t, x.as(), &lin(0, 0), 0);
   mark("embeddings + LayerNorm");
   for (size_t i = 0; i < layers.size(); ++i) {
     const GpuLayer& l = layers[i];
     const int pt = 1 + int(i) * kGemmsPerLayer;  // status word of q1's input
-    gemm(l.gemm[0], x.as(), t, qkv.as(), false, nullptr);
+    gemm(lin(i, 0), x.as(), t, qkv.as(), false, nullptr);
     mark("q1 GEMM (QKV)");
     cuda::FlashAttentionParams fa;
     fa.qkv = qkv.as();
@@ -493,19 +630,19 @@ void GpuEncoder::Impl::enqueue(const Shape& s, bool pool) {
     fa.stream = stream;
     cuda::flash_attention(fa);
     mark("attention");
-    quantize_input(l.gemm[1], ctx.as(), t, pt + 1);
+    quantize_input(lin(i, 1), ctx.as(), t, pt + 1);
     mark("quantize q2 input");
-    gemm(l.gemm[1], ctx.as(), t, proj.as(), false, x.as());  // + residual x
+    gemm(lin(i, 1), ctx.as(), t, proj.as(), false, x.as());  // + residual x
     mark("q2 GEMM (attention out)");
-    layer_norm(l.attn_ln, cuda::RowInput::F16, proj.as(), t, mid.as(), &l.gemm[2], pt + 2);
+    layer_norm(l.attn_ln, cuda::RowInput::F16, proj.as(), t, mid.as(), &lin(i, 2), pt + 2);
     mark("LayerNorm (+ quantize)");
-    gemm(l.gemm[2], mid.as(), t, inter_buf.as(), true, nullptr);  // bias + GELU
+    gemm(lin(i, 2), mid.as(), t, inter_buf.as(), true, nullptr);  // bias + GELU
     mark("q3 GEMM (FFN in, GELU)");
-    quantize_input(l.gemm[3], inter_buf.as(), t, pt + 3);
+    quantize_input(lin(i, 3), inter_buf.as(), t, pt + 3);
     mark("quantize q4 input");
-    gemm(l.gemm[3], inter_buf.as(), t, proj.as(), false, mid.as());  // + residual mid
+    gemm(lin(i, 3), inter_buf.as(), t, proj.as(), false, mid.as());  // + residual mid
     mark("q4 GEMM (FFN out)");
-    const GpuLinear* next = i + 1 < layers.size() ? &layers[i + 1].gemm[0] : nullptr;
+    const GpuLinear* next = i + 1 < layers.size() ? &lin(i + 1, 0) : nullptr;
     layer_norm(l.ffn_ln, cuda::RowInput::F16, proj.as(), t, x.as(), next, pt + 4);
     mark("LayerNorm (+ quantize)");
   }
@@ -523,8 +660,7 @@ void GpuEncoder::Impl::check_status() {
   for (int i = 0; i < int(status_words()); ++i) {
     if (st[i] == ~0ull) continue;
     const QuantScheme& s =
-        i == 0 ? layers[0].gemm[0].act
-               : layers[size_t((i - 1) / kGemmsPerLayer)].gemm[(i - 1) % kGemmsPerLayer].act;
+        i == 0 ? lin(0, 0).act : lin(size_t((i - 1) / kGemmsPerLayer), (i - 1) % kGemmsPerLayer).act;
     cuda::check_quantize_status(st[i], s, point_name(i));
   }
 }
@@ -620,6 +756,36 @@ std::vector<std::pair<std::string, double>> GpuEncoder::profile(const RaggedBatc
   cudaEventDestroy(start);
   return out;
 }
+
+std::vector<GemmMode> GpuEncoder::modes(int gemm) const {
+  if (gemm < 0 || gemm >= kGemmsPerLayer) fail("GpuEncoder::modes: gemm ", gemm, " is not 0..3");
+  std::vector<GemmMode> out;
+  for (const GpuLinear& g : impl_->layers.front().gemm[gemm].modes) {
+    bool everywhere = true;
+    for (const GpuLayer& l : impl_->layers) {
+      const auto& ms = l.gemm[gemm].modes;
+      everywhere &= std::any_of(ms.begin(), ms.end(), [&](const GpuLinear& x) { return x.mode == g.mode; });
+    }
+    if (everywhere) out.push_back(g.mode);
+  }
+  return out;
+}
+
+void GpuEncoder::force_mix(const std::optional<GemmMix>& mix) {
+  Impl& m = *impl_;
+  if (mix)
+    for (int g = 0; g < kGemmsPerLayer; ++g) {
+      const auto ok = modes(g);
+      if (std::find(ok.begin(), ok.end(), (*mix)[size_t(g)]) == ok.end())
+        fail("force_mix: ", gemm_name(g), " has no ", gemm_mode_name((*mix)[size_t(g)]),
+             " mode uploaded (it has ", modes_str(ok), ")");
+    }
+  LOWBIT_CUDA_CHECK(cudaStreamSynchronize(m.stream));
+  m.drop_graphs();
+  m.forced = mix;
+}
+
+std::optional<GemmMix> GpuEncoder::mix_for(int64_t tokens) const { return impl_->mix_for(tokens); }
 
 GpuMemory GpuEncoder::memory() const {
   return {impl_->weights_bytes, impl_->activation_bytes, impl_->cap};

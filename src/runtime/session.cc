@@ -1,8 +1,11 @@
 // Engine: model folder -> tokenizer + BERT encoder -> pooled embeddings. Inputs are grouped
 // into ragged batches by a token budget (no padding anywhere).
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <optional>
+#include <random>
 
 #include "core/error.h"
 #include "io/hash.h"
@@ -36,8 +39,30 @@ BertModel make_model(const ModelDir& dir, const SafeTensors& weights,
 }
 
 #ifdef LOWBIT_WITH_CUDA
+// The qbest plan `opts` asks for on the GPU named `gpu_name`; `info` says which (or why none).
+std::optional<QbestPlan> load_plan(const ModelDir& dir, const LoadOptions& opts,
+                                   const std::string& gpu_name, std::string* info) {
+  *info = "off";
+  if (opts.qbest == "off") return std::nullopt;
+  const bool automatic = opts.qbest == "auto";
+  const std::string path =
+      automatic ? (std::filesystem::path(dir.dir) / "qbest.json").string() : opts.qbest;
+  if (automatic && !std::filesystem::exists(path)) return std::nullopt;
+  QbestPlan p = QbestPlan::from_json(read_json_file(path), path);
+  if (p.device != gpu_name) {
+    if (!automatic)
+      fail(path, ": this qbest plan was tuned on ", p.device.empty() ? "an unnamed GPU" : p.device,
+           ", not on this ", gpu_name, " (run lowbit tune here)");
+    *info = "off (" + path + " was tuned on " + p.device + ")";
+    return std::nullopt;
+  }
+  *info = path + " (" + std::to_string(p.entries.size()) + " shapes, tuned on " + p.device + ")";
+  return p;
+}
+
 // The GPU encoder `opts` asks for, or null for the CPU.
-std::unique_ptr<GpuEncoder> make_gpu(const BertModel& model, const LoadOptions& opts) {
+std::unique_ptr<GpuEncoder> make_gpu(const ModelDir& dir, const BertModel& model,
+                                     const LoadOptions& opts, std::string* qbest_info) {
   if (opts.device == "cpu") return nullptr;
   std::string why;
   const bool ok = gpu_encoder_available(&why);
@@ -45,6 +70,7 @@ std::unique_ptr<GpuEncoder> make_gpu(const BertModel& model, const LoadOptions& 
   if (!ok) fail("device cuda: ", why);
   GpuEncoderOptions g;
   g.graphs = opts.cuda_graphs;
+  g.plan = load_plan(dir, opts, gpu_device_name(g.device), qbest_info);
   return std::make_unique<GpuEncoder>(model, g);
 }
 #endif
@@ -57,6 +83,7 @@ struct Engine::Impl {
   WordPieceTokenizer tokenizer;
   BertModel model;
   ModelInfo info;
+  std::string qbest_info = "off";
 #ifdef LOWBIT_WITH_CUDA
   std::unique_ptr<GpuEncoder> gpu;  // null: the CPU runs the model
 #endif
@@ -73,7 +100,7 @@ struct Engine::Impl {
     if (opts.device != "cpu" && opts.device != "cuda" && opts.device != "auto")
       fail("device '", opts.device, "' must be cpu, cuda or auto");
 #ifdef LOWBIT_WITH_CUDA
-    gpu = make_gpu(model, opts);
+    gpu = make_gpu(dir, model, opts, &qbest_info);
 #else
     if (opts.device == "cuda") fail("device cuda: this build of lowbit has no CUDA backend");
 #endif
@@ -118,6 +145,7 @@ void Engine::Impl::fill_info() {
 #ifdef LOWBIT_WITH_CUDA
   if (gpu) info.device = "cuda:0 (" + gpu->device_name() + ")";
 #endif
+  info.qbest = qbest_info;
 }
 
 int64_t Engine::Impl::max_length(const EmbedOptions& opts) const {
@@ -242,6 +270,106 @@ std::vector<std::pair<std::string, double>> Engine::profile(
   }
 #endif
   return {};
+}
+
+TuneResult Engine::tune(const TuneOptions& o) const {
+#ifdef LOWBIT_WITH_CUDA
+  std::string why;
+  if (!gpu_encoder_available(&why)) fail("tune: ", why);
+  const BertConfig& cfg = impl_->dir.config;
+  if (o.shapes.empty()) fail("tune: no shapes to tune");
+  for (const auto& [b, n] : o.shapes)
+    if (b < 1 || n < 2 || n > cfg.max_position_embeddings)
+      fail("tune: shape ", b, "x", n, ": batch must be >= 1 and length in 2..",
+           cfg.max_position_embeddings);
+  if (o.layers < 0) fail("tune: layers must be >= 0");
+  if (o.min_reps < 1 || o.max_reps < o.min_reps) fail("tune: need 1 <= min_reps <= max_reps");
+  GpuEncoderOptions g;
+  g.all_modes = true;
+  g.max_layers = o.layers;
+  GpuEncoder enc(impl_->model, g);
+  TuneResult r;
+  r.device = enc.device_name();
+  r.layers = o.layers > 0 ? std::min<int64_t>(o.layers, cfg.num_layers) : cfg.num_layers;
+  std::vector<GemmMode> modes[kGemmsPerLayer];
+  std::vector<GemmMix> mixes(1);
+  for (int q = 0; q < kGemmsPerLayer; ++q) {
+    modes[q] = enc.modes(q);
+    r.modes.emplace_back();
+    for (GemmMode m : modes[q]) r.modes.back().push_back(gemm_mode_name(m));
+    std::vector<GemmMix> next;  // the product, recipe modes first
+    for (const GemmMix& base : mixes)
+      for (GemmMode m : modes[q]) {
+        GemmMix x = base;
+        x[size_t(q)] = m;
+        next.push_back(x);
+      }
+    mixes = std::move(next);
+  }
+  const GemmMix recipe = mixes.front();
+  int64_t max_tokens = 0, max_batch = 0;
+  for (const auto& [b, n] : o.shapes) {
+    max_tokens = std::max(max_tokens, b * n);
+    max_batch = std::max(max_batch, b);
+  }
+  enc.reserve(max_tokens, max_batch);
+  std::mt19937 rng(0);
+  const int64_t lo = cfg.vocab_size > 2000 ? 1000 : 0;  // ordinary word pieces
+  std::vector<float> pooled(size_t(max_batch * cfg.hidden_size));
+  size_t done = 0;
+  std::map<int64_t, std::vector<double>> by_tokens;  // tokens -> summed ms per mix
+  for (const auto& [b, n] : o.shapes) {
+    RaggedBatch batch;
+    for (int64_t i = 0; i < b; ++i) {
+      std::vector<int32_t> ids(static_cast<size_t>(n));
+      for (auto& id : ids) id = int32_t(lo + int64_t(rng() % uint64_t(cfg.vocab_size - lo)));
+      batch.add(ids, std::vector<int32_t>(size_t(n), 0));
+    }
+    TuneShape ts;
+    ts.batch = b;
+    ts.seq = n;
+    auto& sums = by_tokens[b * n];
+    sums.resize(mixes.size(), 0.0);
+    for (size_t k = 0; k < mixes.size(); ++k) {
+      enc.force_mix(mixes[k]);
+      for (int w = 0; w < 2; ++w) enc.embed(batch, false, false, pooled.data());  // eager, capture
+      std::vector<double> ms;
+      int reps = o.min_reps;
+      for (int i = 0; i < reps; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        enc.embed(batch, false, false, pooled.data());
+        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                         .count());
+        if (i == 0) reps = std::clamp(int(100.0 / std::max(ms[0], 1e-3)), o.min_reps, o.max_reps);
+      }
+      std::sort(ms.begin(), ms.end());
+      const double med = ms[ms.size() / 2];
+      ts.mixes.emplace_back(mix_name(mixes[k]), med);
+      sums[k] += med;
+      if (k == 0 || med < ts.best_ms) {
+        ts.best = mix_name(mixes[k]);
+        ts.best_ms = med;
+      }
+      if (o.progress) o.progress(++done, mixes.size() * o.shapes.size());
+    }
+    ts.recipe = mix_name(recipe);
+    ts.recipe_ms = ts.mixes.front().second;
+    r.shapes.push_back(std::move(ts));
+  }
+  // One entry per token count: the mix with the least time summed over its shapes (the GEMMs
+  // and producers, which the mix changes, see only the token count).
+  QbestPlan plan;
+  plan.device = r.device;
+  for (const auto& [t, sums] : by_tokens) {
+    const size_t k = size_t(std::min_element(sums.begin(), sums.end()) - sums.begin());
+    plan.entries.push_back({t, mixes[k]});
+  }
+  r.plan_json = plan.to_json().dump(2) + "\n";
+  return r;
+#else
+  (void)o;
+  fail("tune: this build of lowbit has no CUDA backend");
+#endif
 }
 
 DeviceMemory Engine::device_memory() const {

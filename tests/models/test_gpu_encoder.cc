@@ -6,6 +6,7 @@
 // printed. Also: batched runs equal single-sequence runs, graph replays equal the eager run.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -195,6 +196,77 @@ TEST_F(GpuEncoderTest, BatchedEqualsSingleAndGraphReplayEqualsEager) {
                 mc.name, worst);
     EXPECT_LE(worst, mc.mode == GemmMode::Fp16 ? 2e-3 : 0.0) << mc.name;
   }
+}
+
+// qbest: a W4A4 model runs every mix the tuner may pick. w8a8 (its int4 weights widened to int8
+// bytes) computes the numbers w4a8 does; w4a8 matches the CPU running a W4A8 recipe on the same
+// int4 weights; FP16 (dequantized weights) stays near w4a8. A plan is followed per token count,
+// survives JSON, and is rejected when it asks a GEMM for a mode its stored weights cannot give.
+TEST_F(GpuEncoderTest, QbestMixesAndPlans) {
+  using M = GemmMode;
+  const BertConfig cfg = random_config(256, 4, 2);
+  TempDir dir;
+  write_random_bert(cfg, dir.str("model.safetensors"), 21);
+  const SafeTensors file = SafeTensors::open(dir.str("model.safetensors"));
+  const RaggedBatch batch = random_batch({5, 64, 130, 33}, cfg.vocab_size, 9);
+  const int64_t h = cfg.hidden_size;
+  BertModel w4a4(cfg, file);
+  w4a4.apply_recipe(Recipe::uniform("w4a4", cfg.num_layers, M::W4A4, false, 0));
+  GpuEncoderOptions all;
+  all.all_modes = true;
+  GpuEncoder gpu(w4a4, all);
+  for (int g = 0; g < kGemmsPerLayer; ++g)
+    EXPECT_EQ(gpu.modes(g), (std::vector<M>{M::W4A4, M::W4A8, M::W8A8, M::Fp16}));
+  auto run = [&](M m) {
+    gpu.force_mix(GemmMix{m, m, m, m});
+    return gpu.hidden_states(batch);
+  };
+  const std::vector<float> a8 = run(M::W4A8), w8 = run(M::W8A8), f16 = run(M::Fp16);
+  double worst = 0;
+  for (size_t i = 0; i < a8.size(); ++i) worst = std::max(worst, double(std::fabs(a8[i] - w8[i])));
+  BertModel w4a8(cfg, file);
+  w4a8.apply_recipe(Recipe::uniform("w4a8", cfg.num_layers, M::W4A8, false, 0));
+  const Tensor ref = w4a8.forward(batch);
+  const auto [lo, mean] = row_cosines(a8.data(), ref.data<float>(), batch.tokens(), h);
+  const auto [flo, fmean] = row_cosines(f16.data(), a8.data(), batch.tokens(), h);
+  std::printf("qbest mixes: w8a8 (widened) vs w4a8 largest |difference| %.3g; w4a8 mix vs CPU "
+              "W4A8 token cosine min %.6f; fp16 mix vs w4a8 mix min %.6f\n",
+              worst, lo, flo);
+  EXPECT_LE(worst, 1e-3);
+  EXPECT_GE(lo, 0.995);
+  EXPECT_GE(flo, 0.99);
+  EXPECT_THROW(gpu.force_mix(GemmMix{M::Fp8, M::W4A4, M::W4A4, M::W4A4}), Error);
+
+  // A plan: up to 64 tokens the recipe, above that everything in FP16.
+  QbestPlan plan;
+  plan.device = gpu.device_name();
+  plan.entries = {{64, {M::W4A4, M::W4A4, M::W4A4, M::W4A4}}, {4096, {M::Fp16, M::Fp16, M::Fp16, M::Fp16}}};
+  const QbestPlan back = QbestPlan::from_json(plan.to_json(), "plan");
+  ASSERT_EQ(back.entries.size(), 2u);
+  EXPECT_EQ(back.entries[1].tokens, 4096);
+  EXPECT_EQ(back.entries[1].mix, plan.entries[1].mix);
+  GpuEncoderOptions po;
+  po.plan = back;
+  GpuEncoder planned(w4a4, po);
+  EXPECT_EQ(planned.mix_for(10), plan.entries[0].mix);
+  EXPECT_EQ(planned.mix_for(65), plan.entries[1].mix);
+  EXPECT_EQ(planned.mix_for(100000), plan.entries[1].mix);  // beyond the last: the last
+  EXPECT_EQ(planned.hidden_states(batch), f16);             // 232 tokens: the FP16 entry
+  const RaggedBatch small = random_batch({20, 30}, cfg.vocab_size, 3);
+  GpuEncoder recipe(w4a4);
+  EXPECT_EQ(planned.hidden_states(small), recipe.hidden_states(small));
+
+  BertModel w8a8(cfg, file);
+  w8a8.apply_recipe(Recipe::uniform("w8a8", cfg.num_layers, M::W8A8, false, 0));
+  try {
+    GpuEncoder bad(w8a8, po);
+    ADD_FAILURE() << "a plan asking w8a8 weights for w4a4 was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot run in w4a4"), std::string::npos) << e.what();
+  }
+  Json broken = plan.to_json();
+  broken["entries"][0]["mix"][2] = "w3a3";
+  EXPECT_THROW(QbestPlan::from_json(broken, "plan"), Error);
 }
 
 TEST_F(GpuEncoderTest, RealMiniLmOnRealText) {

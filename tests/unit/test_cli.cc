@@ -159,6 +159,29 @@ TEST_F(Cli, BenchCpuJsonAndDeviceErrors) {
   }
 }
 
+// tune (qbest): usage errors are exit 2; without a GPU it says why in one line, exit 1, and
+// writes no plan; bench names the plan it follows.
+TEST_F(Cli, TuneUsageAndNoGpu) {
+  const CliRun h = run("tune --help");
+  EXPECT_EQ(h.status, 0);
+  EXPECT_NE(h.out.find("qbest.json"), std::string::npos) << h.out;
+  EXPECT_EQ(run("tune").status, 2);
+  EXPECT_EQ(run("tune " + model_arg() + " --batch 0").status, 2);
+  EXPECT_EQ(run("tune " + model_arg() + " --layers -1").status, 2);
+  EXPECT_EQ(run("tune " + model_arg() + " --format xml").status, 2);
+  if (std::system("nvidia-smi -L >/dev/null 2>&1") != 0) {
+    TempDir tmp;
+    const CliRun r = run("tune " + model_arg() + " --out " + tmp.str("plan.json"));
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("device cuda"), std::string::npos) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_FALSE(std::ifstream(tmp.str("plan.json")).good());
+  }
+  const CliRun b = run("bench " + model_arg() + " --device cpu --iters 1 --seq 8 --batch 1 --format json");
+  ASSERT_EQ(b.status, 0) << b.err;
+  EXPECT_EQ(nlohmann::json::parse(b.out)["qbest"], "off");
+}
+
 // tune-gemm: usage errors are exit 2; without a GPU (CI) it says so in one line, exit 1.
 TEST(CliTuneGemm, UsageAndNoGpu) {
   const CliRun h = run("tune-gemm --help");

@@ -176,8 +176,8 @@ void expect_matches_cpu(const QuantScheme& s, const std::vector<float>& x, int64
   cudaFree(dstatus);
 }
 
-// 67 rows take the CTA-per-row kernel, 1100 the warp-per-row kernels (rows of 768 held in
-// registers, rows of 3072 in two passes).
+// 67 rows take the CTA-per-row kernel, 1100 the warp-per-row kernels: F16 rows the 16-byte one
+// (768 and 3072 wide), F32 rows the pair-wise ones (768 held in registers, 3072 in two passes).
 TEST_F(CudaQuant, BitExactWithCpuEveryScheme) {
   std::mt19937 rng(42);
   for (const auto& [rows, cols] :
@@ -257,6 +257,53 @@ TEST_F(CudaQuant, NonFiniteAndOverflowNameTheRow) {
   cudaFree(dscales);
   cudaFree(dzeros);
   cudaFree(dstatus);
+}
+
+// The same reports from the 16-byte warp kernel (F16 rows, >= 1024 of them): the first failing
+// row, and in it the first non-finite column, although a later column sits in an earlier lane's
+// first word and the lanes report in parallel.
+TEST_F(CudaQuant, NonFiniteNamesTheFirstColumnOnTheVectorPath) {
+  const int64_t rows = 1030;
+  for (const int64_t cols : {768, 3072}) {
+    std::vector<__half> x(size_t(rows * cols), __float2half_rn(0.25f));
+    auto at = [&](int64_t r, int64_t c) -> __half& { return x[size_t(r * cols + c)]; };
+    at(700, 300) = __float2half_rn(-INFINITY);  // lane 5, first word
+    at(700, 9) = __float2half_rn(NAN);          // lane 1, first word: the one to report
+    at(700, cols - 1) = __float2half_rn(INFINITY);
+    at(1020, 2) = __float2half_rn(INFINITY);  // a later row
+    __half* dx = dev_copy(x);
+    uint8_t* dcodes = dev_copy(std::vector<uint8_t>(size_t(rows * cols)));
+    float* dscales = dev_copy(std::vector<float>(size_t(rows)));
+    float* dzeros = dev_copy(std::vector<float>(size_t(rows)));
+    unsigned long long* dstatus = dev_copy(std::vector<unsigned long long>(1, 0));
+    for (const char* name : {"int8", "uint4", "fp8"}) {
+      const QuantScheme s = QuantScheme::parse(name);
+      cuda::QuantizeRowsParams p;
+      p.scheme = s;
+      p.in_type = cuda::RowInput::F16;
+      p.x = dx;
+      p.rows = rows;
+      p.cols = cols;
+      p.codes = dcodes;
+      p.scales = dscales;
+      p.zeros = dzeros;
+      p.status = dstatus;
+      cuda::quantize_rows_cuda(p);
+      LOWBIT_CUDA_CHECK(cudaDeviceSynchronize());
+      try {
+        cuda::check_quantize_status(host_copy(dstatus, 1)[0], s, "q4 input");
+        ADD_FAILURE() << name << ": no error for NaN / Inf";
+      } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("q4 input: row 700 has a non-finite value at column 9 "),
+                  std::string::npos)
+            << name << " cols=" << cols << ": " << e.what();
+      }
+    }
+    for (void* d : {static_cast<void*>(dx), static_cast<void*>(dcodes),
+                    static_cast<void*>(dscales), static_cast<void*>(dzeros),
+                    static_cast<void*>(dstatus)})
+      cudaFree(d);
+  }
 }
 
 // LayerNorm(x + residual) with the quantized copy fused in: the float output within a budget of

@@ -36,24 +36,11 @@ const char* kBenchHelp =
     "  --iters N            timed runs per shape (default 30; --varlen: passes over the set, 3)\n"
     "  --warmup N           untimed runs first (default 3; the GPU captures its graph on the 2nd)\n"
     "  --no-graphs          GPU: run eagerly, no CUDA graphs\n"
+    "  --qbest P            GPU: auto | off | a plan file (default auto: <model>/qbest.json\n"
+    "                       when it was tuned on this GPU; see lowbit tune)\n"
     "  --profile            GPU: also the time per pipeline stage of each shape (one eager pass,\n"
     "                       CUDA events between stages; host launch gaps fall in the next stage)\n"
     "  --format text|json   output (default text)\n";
-
-std::vector<long> parse_list(const std::string& s, const char* what) {
-  std::vector<long> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    char* end = nullptr;
-    const long v = std::strtol(item.c_str(), &end, 10);
-    if (item.empty() || *end || v < 1)
-      throw UsageError{std::string(what) + ": bad value '" + item + "'"};
-    out.push_back(v);
-  }
-  if (out.empty()) throw UsageError{std::string(what) + " is empty"};
-  return out;
-}
 
 std::vector<Encoding> synthetic(const std::vector<long>& lens, int64_t vocab, std::mt19937& rng) {
   // Ids of ordinary word pieces (the BERT vocab's specials and unused slots lie below 1000).
@@ -93,7 +80,7 @@ double now_ms() {
 int cmd_bench(const std::vector<std::string>& argv) {
   const Args a = parse_args(argv,
                             {"model", "device", "batch", "seq", "varlen", "mean-len", "max-len",
-                             "iters", "warmup", "format"},
+                             "iters", "warmup", "format", "qbest"},
                             {"no-graphs", "profile", "help"});
   if (a.has("help")) {
     std::fputs(kBenchHelp, stdout);
@@ -110,6 +97,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   LoadOptions lo;
   lo.device = a.get("device", "auto");
   lo.cuda_graphs = !a.has("no-graphs");
+  lo.qbest = a.get("qbest", "auto");
   const auto engine = Engine::load(a.get("model"), lo);
   const ModelInfo& info = engine->info();
   const std::vector<long> batches = parse_list(a.get("batch", varlen ? "64" : "1,8,32"), "--batch");
@@ -119,6 +107,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   nlohmann::json out = {{"model", info.dir},
                         {"device", info.device},
                         {"quantization", info.quantization},
+                        {"qbest", info.qbest},
                         {"layers", info.layers},
                         {"hidden", info.hidden},
                         {"cuda_graphs", lo.cuda_graphs},
@@ -207,6 +196,7 @@ int cmd_bench(const std::vector<std::string>& argv) {
   }
   std::printf("model %s, %s, %s%s\n", info.dir.c_str(), info.quantization.c_str(),
               info.device.c_str(), lo.cuda_graphs ? "" : " (no CUDA graphs)");
+  if (info.device != "cpu") std::printf("qbest: %s\n", info.qbest.c_str());
   for (const auto& r : out["results"]) {
     if (varlen)
       std::printf("%ld sequences (mean %.0f tokens, max %ld) in batches of %ld: %.0f sequences/s\n",

@@ -26,10 +26,14 @@ struct Args {
 Args parse_args(const std::vector<std::string>& argv, const std::set<std::string>& with_value,
                 const std::set<std::string>& switches);
 
+// "1,8,32" -> {1, 8, 32}; each value >= 1 (else a UsageError naming `what`).
+std::vector<long> parse_list(const std::string& s, const char* what);
+
 int cmd_bench(const std::vector<std::string>& argv);
 int cmd_embed(const std::vector<std::string>& argv);
 int cmd_info(const std::vector<std::string>& argv);
 int cmd_quantize(const std::vector<std::string>& argv);
+int cmd_tune(const std::vector<std::string>& argv);
 int cmd_tune_gemm(const std::vector<std::string>& argv);
 
 }  // namespace lowbit::cli

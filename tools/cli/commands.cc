@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -31,6 +32,21 @@ long Args::get_int(const std::string& name, long fallback) const {
   } catch (const std::exception&) {
   }
   throw UsageError{"--" + name + " expects an integer, got '" + it->second + "'"};
+}
+
+std::vector<long> parse_list(const std::string& s, const char* what) {
+  std::vector<long> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    char* end = nullptr;
+    const long v = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || *end || v < 1)
+      throw UsageError{std::string(what) + ": bad value '" + item + "'"};
+    out.push_back(v);
+  }
+  if (out.empty()) throw UsageError{std::string(what) + " is empty"};
+  return out;
 }
 
 Args parse_args(const std::vector<std::string>& argv, const std::set<std::string>& with_value,

@@ -16,6 +16,7 @@ const char* kUsage =
     "  bench     time the model on synthetic batches (lowbit bench --help)\n"
     "  info      describe a model folder (lowbit info --help)\n"
     "  quantize  quantize a checkpoint into a lowbit model (lowbit quantize --help)\n"
+    "  tune      per-shape GEMM precision plan on the GPU, qbest (lowbit tune --help)\n"
     "  tune-gemm time the GPU GEMM configurations, write a plan (lowbit tune-gemm --help)\n"
     "\n"
     "lowbit runs BERT-family encoders; --model takes a Hugging Face or sentence-transformers\n"
@@ -40,6 +41,7 @@ int main(int argc, char** argv) {
     if (cmd == "bench") return lowbit::cli::cmd_bench(args);
     if (cmd == "info") return lowbit::cli::cmd_info(args);
     if (cmd == "quantize") return lowbit::cli::cmd_quantize(args);
+    if (cmd == "tune") return lowbit::cli::cmd_tune(args);
     if (cmd == "tune-gemm") return lowbit::cli::cmd_tune_gemm(args);
     std::fprintf(stderr, "lowbit: unknown command '%s'\n%s", cmd.c_str(), kUsage);
     return 2;

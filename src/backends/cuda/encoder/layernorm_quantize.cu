@@ -1,8 +1,9 @@
 // LayerNorm (+ residual) with the token-wise quantization of its output fused in
 // (layernorm_quantize.h). From 1024 rows: one warp per row, 8 rows per CTA (a CTA per row kept
-// too few rows in flight: 0.5 TB/s on BERT-base shapes); fewer rows: a CTA per row (latency); each
-// lane holds pairs of elements (columns 2·lane + 64·i, + 1) in registers through the three warp
-// reductions (sum, variance, range), so the row is read once and written once (plus its codes).
+// too few rows in flight: 0.5 TB/s on BERT-base shapes); fewer rows: a CTA per row (latency). Each
+// lane holds its elements in registers through the three warp reductions (sum, variance, range),
+// so the row is read once and written once (plus its codes); BERT's widths (n a multiple of 8 up
+// to 1024) take 16-byte accesses with every load issued before the first reduction.
 #include "backends/cuda/encoder/layernorm_quantize.h"
 
 #include <cuda_fp16.h>
@@ -88,12 +89,11 @@ __device__ __forceinline__ double warp_sum(double v) {
   return v;
 }
 
-// P: pairs per lane (the smallest of 6, 12, 16, 64 that holds the row: BERT's 384, 768, 1024
-// exactly; fewer registers, more rows in flight; at most 80 registers for 3 CTAs per SM).
+// The general warp-per-row kernel: any even n up to 2 · 32 · P (P = kMaxPairs), a pair of
+// elements per access. Rows that layernorm_quantize_vec_kernel takes (n a multiple of 8 up to
+// 1024, aligned) go there instead.
 template <RowInput IN, RowInput OUT, int P>
-__global__ void __launch_bounds__(kThreads, P <= 12   ? 3
-                                            : P <= 16 ? 2
-                                                      : 1)
+__global__ void __launch_bounds__(kThreads, 1)
     layernorm_quantize_kernel(const __grid_constant__ KParams p, int64_t rows) {
   using namespace quant;
   const int lane = int(threadIdx.x % 32);
@@ -142,6 +142,114 @@ __global__ void __launch_bounds__(kThreads, P <= 12   ? 3
   for (int i = 0; i < P; ++i) {
     const int64_t c = 2 * lane + 64 * i;
     if (c < p.n) store_pair(p.q, row, c, v[i].x, v[i].y, scale, zp, inv_scale);
+  }
+}
+
+// Eight elements from element index i (a multiple of 8; 16-byte aligned rows).
+template <RowInput T>
+__device__ __forceinline__ void load8(const void* base, int64_t i, float (&v)[8]) {
+  if constexpr (T == RowInput::F32) {
+    const float4 a = reinterpret_cast<const float4*>(base)[i / 4];
+    const float4 b = reinterpret_cast<const float4*>(base)[i / 4 + 1];
+    v[0] = a.x, v[1] = a.y, v[2] = a.z, v[3] = a.w, v[4] = b.x, v[5] = b.y, v[6] = b.z, v[7] = b.w;
+  } else {
+    quant::unpack8(reinterpret_cast<const uint4*>(base)[i / 8], v);
+  }
+}
+
+// The bandwidth version of layernorm_quantize_kernel for n a multiple of 8 up to 256·CH: each
+// lane holds CH chunks of eight elements (columns 8·lane + 256·i) read with 16-byte loads, all
+// issued before the first reduction; y is written with 16-byte stores and its codes with one 8-
+// or 4-byte store per chunk. The same float / double operations per element as the kernel above.
+template <RowInput IN, RowInput OUT, int CH>
+__global__ void __launch_bounds__(kThreads, CH <= 2 ? 4 : 3)
+    layernorm_quantize_vec_kernel(const __grid_constant__ KParams p, int64_t rows) {
+  using namespace quant;
+  const int lane = int(threadIdx.x % 32);
+  const int64_t r = int64_t(blockIdx.x) * (kThreads / 32) + threadIdx.x / 32;
+  if (r >= rows) return;
+  const int64_t base = r * p.n;
+  float v[CH][8];
+#pragma unroll
+  for (int i = 0; i < CH; ++i) {
+    const int64_t c = 8 * lane + 256 * i;
+    if (c >= p.n) continue;
+    load8<IN>(p.x, base + c, v[i]);
+    if (p.residual) {
+      float b[8];
+      load8<IN>(p.residual, base + c, b);
+#pragma unroll
+      for (int j = 0; j < 8; ++j) v[i][j] = __fadd_rn(v[i][j], b[j]);
+    }
+  }
+  double sum = 0;
+#pragma unroll
+  for (int i = 0; i < CH; ++i)
+    if (8 * lane + 256 * i < p.n)
+#pragma unroll
+      for (int j = 0; j < 8; ++j) sum += double(v[i][j]);
+  const double mean = warp_sum(sum) / double(p.n);
+  double var = 0;
+#pragma unroll
+  for (int i = 0; i < CH; ++i)
+    if (8 * lane + 256 * i < p.n)
+#pragma unroll
+      for (int j = 0; j < 8; ++j) {
+        const double d = double(v[i][j]) - mean;
+        var += d * d;
+      }
+  const double inv = 1.0 / sqrt(warp_sum(var) / double(p.n) + p.eps);
+
+  uint32_t amax = 0;
+  float lo = INFINITY, hi = -INFINITY;
+#pragma unroll
+  for (int i = 0; i < CH; ++i) {
+    const int64_t c = 8 * lane + 256 * i;
+    if (c >= p.n) continue;
+    const float4 g0 = *reinterpret_cast<const float4*>(p.gamma + c);
+    const float4 g1 = *reinterpret_cast<const float4*>(p.gamma + c + 4);
+    const float4 b0 = *reinterpret_cast<const float4*>(p.beta + c);
+    const float4 b1 = *reinterpret_cast<const float4*>(p.beta + c + 4);
+    const float g[8] = {g0.x, g0.y, g0.z, g0.w, g1.x, g1.y, g1.z, g1.w};
+    const float b[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+      v[i][j] = __fadd_rn(__fmul_rn(float((double(v[i][j]) - mean) * inv), g[j]), b[j]);
+    if (p.out) {
+      if constexpr (OUT == RowInput::F32) {
+        float4* o = reinterpret_cast<float4*>(static_cast<float*>(p.out) + base + c);
+        o[0] = make_float4(v[i][0], v[i][1], v[i][2], v[i][3]);
+        o[1] = make_float4(v[i][4], v[i][5], v[i][6], v[i][7]);
+      } else {
+        uint32_t w[4];
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+          const __half2 h = __floats2half2_rn(v[i][2 * j], v[i][2 * j + 1]);
+          w[j] = *reinterpret_cast<const uint32_t*>(&h);
+        }
+        *reinterpret_cast<uint4*>(static_cast<__half*>(p.out) + base + c) =
+            make_uint4(w[0], w[1], w[2], w[3]);
+      }
+    }
+    range8(v[i], p.q.kind == 1, amax, lo, hi);
+  }
+  if (!p.quantize) return;
+  float scale, zp;
+  const int st = warp_row_scale8(p.q, amax, lo, hi, p.status, r, p.scales, p.zeros, &scale, &zp);
+  if (st == 1) {
+#pragma unroll
+    for (int i = 0; i < CH; ++i) {
+      const int64_t c = 8 * lane + 256 * i;
+      if (c < p.n && report_nonfinite8(v[i], p.status, r, c)) break;
+    }
+  }
+  if (st != 0) return;
+  uint8_t* row = p.codes + r * p.row_bytes;
+  const float inv_scale = __frcp_rn(scale);
+#pragma unroll
+  for (int i = 0; i < CH; ++i) {
+    const int64_t c = 8 * lane + 256 * i;
+    if (c < p.n) store8(p.q, row, c, v[i], scale, zp, inv_scale);
   }
 }
 
@@ -284,18 +392,20 @@ void layernorm_quantize_cuda(const LayerNormQuantParams& p) {
   }
   if (p.rows == 0) return;
   const dim3 grid(unsigned((p.rows + kThreads / 32 - 1) / (kThreads / 32)));
+  // 16-byte accesses: n a multiple of 8, every row pointer 16-byte aligned.
+  auto aligned = [](const void* q) { return reinterpret_cast<uintptr_t>(q) % 16 == 0; };
+  const bool vec = p.n % 8 == 0 && aligned(p.x) && aligned(p.residual) && aligned(p.out) &&
+                   aligned(p.gamma) && aligned(p.beta) && aligned(p.codes);
   auto launch = [&](auto in_c, auto out_c) {
     constexpr RowInput IN = decltype(in_c)::value, OUT = decltype(out_c)::value;
     if (p.rows < kWarpRowsFrom)
       layernorm_quantize_block_kernel<IN, OUT><<<unsigned(p.rows), kThreads, 0, p.stream>>>(k);
-    else if (p.n <= 64 * 6)
-      layernorm_quantize_kernel<IN, OUT, 6><<<grid, kThreads, 0, p.stream>>>(k, p.rows);
-    else if (p.n <= 64 * 12)
-      layernorm_quantize_kernel<IN, OUT, 12><<<grid, kThreads, 0, p.stream>>>(k, p.rows);
-    else if (p.n <= 64 * 16)
-      layernorm_quantize_kernel<IN, OUT, 16><<<grid, kThreads, 0, p.stream>>>(k, p.rows);
+    else if (vec && p.n <= 512)
+      layernorm_quantize_vec_kernel<IN, OUT, 2><<<grid, kThreads, 0, p.stream>>>(k, p.rows);
+    else if (vec && p.n <= 1024)
+      layernorm_quantize_vec_kernel<IN, OUT, 4><<<grid, kThreads, 0, p.stream>>>(k, p.rows);
     else
-      layernorm_quantize_kernel<IN, OUT, 64><<<grid, kThreads, 0, p.stream>>>(k, p.rows);
+      layernorm_quantize_kernel<IN, OUT, kMaxPairs><<<grid, kThreads, 0, p.stream>>>(k, p.rows);
   };
   using F32 = std::integral_constant<RowInput, RowInput::F32>;
   using F16 = std::integral_constant<RowInput, RowInput::F16>;

@@ -172,6 +172,57 @@ __global__ void __launch_bounds__(kWarpRowThreads)
   }
 }
 
+// The encoder's token-wise case at bandwidth: F16 rows, no pre-op, cols a multiple of 8, 16-byte
+// aligned. One warp per row; each lane loads its whole share of the row up front (CH 16-byte
+// words at columns 8·lane + 256·i, kept as raw halves: 64 registers for rows of 4096), so a warp
+// has up to 8 KB in flight, then reduces the range and writes 8 codes per store. The same float
+// operations as the kernels above, so the same codes.
+template <int CH>
+__global__ void __launch_bounds__(kWarpRowThreads, CH <= 4 ? 4 : 2)
+    quantize_rows_vec_kernel(const __grid_constant__ KParams p) {
+  using namespace quant;
+  const int lane = int(threadIdx.x % 32);
+  const int64_t r = int64_t(blockIdx.x) * (kWarpRowThreads / 32) + threadIdx.x / 32;
+  if (r >= p.rows) return;
+  const uint4* x = reinterpret_cast<const uint4*>(static_cast<const __half*>(p.x) + r * p.ldx);
+  uint4 raw[CH];
+#pragma unroll
+  for (int i = 0; i < CH; ++i)
+    if (8 * lane + 256 * i < p.cols) raw[i] = x[lane + 32 * i];
+  uint32_t amax = 0;
+  float lo = INFINITY, hi = -INFINITY;
+#pragma unroll
+  for (int i = 0; i < CH; ++i) {
+    if (8 * lane + 256 * i >= p.cols) continue;
+    float v[8];
+    unpack8(raw[i], v);
+    range8(v, p.q.kind == 1, amax, lo, hi);
+  }
+  float scale, zp;
+  const int st = warp_row_scale8(p.q, amax, lo, hi, p.status, r, p.scales, p.zeros, &scale, &zp);
+  if (st == 1) {
+#pragma unroll
+    for (int i = 0; i < CH; ++i) {
+      const int64_t c = 8 * lane + 256 * i;
+      if (c >= p.cols) continue;
+      float v[8];
+      unpack8(raw[i], v);
+      if (report_nonfinite8(v, p.status, r, c)) break;
+    }
+  }
+  if (st != 0) return;
+  uint8_t* row = p.codes + r * p.row_bytes;
+  const float inv = __frcp_rn(scale);
+#pragma unroll
+  for (int i = 0; i < CH; ++i) {
+    const int64_t c = 8 * lane + 256 * i;
+    if (c >= p.cols) continue;
+    float v[8];
+    unpack8(raw[i], v);
+    store8(p.q, row, c, v, scale, zp, inv);
+  }
+}
+
 // Scheme facts computed here rather than through QuantScheme's out-of-line members, which live
 // in the CPU library (lowbit_cuda does not link it).
 bool nibbles_of(const QuantScheme& s) { return s.kind == QuantKind::Int && s.bits <= 4; }
@@ -254,6 +305,17 @@ void quantize_rows_cuda(const QuantizeRowsParams& p) {
   auto aligned = [](const void* q, uintptr_t a) { return reinterpret_cast<uintptr_t>(q) % a == 0; };
   const uintptr_t pair_bytes = p.in_type == RowInput::F32 ? 8 : 4;
   // The warp-per-row kernel for many rows (bandwidth); a CTA per row for few (latency).
+  if (k.groups == 1 && p.rows >= 1024 && p.in_type == RowInput::F16 && !p.bias && !p.gelu &&
+      !p.out_f32 && p.cols % 8 == 0 && p.cols <= 4096 && k.ldx % 8 == 0 && aligned(p.x, 16) &&
+      aligned(p.codes, 8)) {
+    const unsigned grid = unsigned((p.rows + 7) / 8);
+    if (p.cols <= 1024)
+      quantize_rows_vec_kernel<4><<<grid, kWarpRowThreads, 0, p.stream>>>(k);
+    else
+      quantize_rows_vec_kernel<16><<<grid, kWarpRowThreads, 0, p.stream>>>(k);
+    LOWBIT_CUDA_LAUNCHED("quantize_rows_vec_kernel");
+    return;
+  }
   if (k.groups == 1 && p.rows >= 1024 && p.cols % 2 == 0 && k.ldx % 2 == 0 &&
       aligned(p.x, pair_bytes) && aligned(p.out_f32, 8)) {
     const unsigned grid = unsigned((p.rows + 7) / 8);

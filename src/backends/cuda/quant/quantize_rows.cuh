@@ -5,6 +5,7 @@
 // are bit-exact with lowbit::quantize_rows. Build without fast math (subnormals are kept).
 #pragma once
 
+#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -209,6 +210,100 @@ __device__ __forceinline__ void store_pair(const RowQuant& q, uint8_t* row, int6
     const uint32_t b0 = uint8_t(int_code(q, v0, scale, zp, inv)),
                    b1 = uint8_t(int_code(q, v1, scale, zp, inv));
     *reinterpret_cast<uint16_t*>(row + c) = uint16_t(b0 | (b1 << 8));
+  }
+}
+
+// ---- Eight elements at a time (the bandwidth producers: 16-byte loads, 8- or 4-byte stores). ----
+
+// Pass 1 over eight values: amax = max of the bit patterns of |v| (for non-negative floats the
+// integer order is the float order, and any non-finite value lands at or above 0x7F800000, so
+// one integer max both finds max |v| and flags Inf / NaN); lo / hi = min / max of v (unclipped:
+// clipping is monotone, so the range is clipped once after the reduction).
+__device__ __forceinline__ void range8(const float (&v)[8], bool asym, uint32_t& amax, float& lo,
+                                       float& hi) {
+#pragma unroll
+  for (int j = 0; j < 8; ++j) amax = max(amax, __float_as_uint(fabsf(v[j])));
+  if (asym) {
+#pragma unroll
+    for (int j = 0; j < 8; ++j) {
+      lo = fminf(lo, v[j]);
+      hi = fmaxf(hi, v[j]);
+    }
+  }
+}
+
+// One row per warp after range8 over the lane's values: the warp-wide range, then the row's scale
+// and zero point (lane 0 stores them). Returns 0 when the row is quantized, 1 when it holds a
+// non-finite value (not yet recorded: the caller reports its first column with
+// report_nonfinite8), 2 on an asymmetric range overflow (recorded in *status).
+__device__ __forceinline__ int warp_row_scale8(const RowQuant& q, uint32_t amax, float lo,
+                                               float hi, unsigned long long* status, int64_t row,
+                                               float* scales, float* zeros, float* scale,
+                                               float* zp) {
+  for (int o = 16; o > 0; o >>= 1) {
+    amax = max(amax, __shfl_xor_sync(0xFFFFFFFFu, amax, o));
+    lo = fminf(lo, __shfl_xor_sync(0xFFFFFFFFu, lo, o));
+    hi = fmaxf(hi, __shfl_xor_sync(0xFFFFFFFFu, hi, o));
+  }
+  if (amax >= 0x7F800000u) return 1;
+  // max |clip(v)| = min(max |v|, clip); clip(min v) = min clip(v), and likewise for the max.
+  const float mx = clip_to(q, __uint_as_float(amax));
+  const bool lead = (threadIdx.x % 32) == 0;
+  if (!group_scale(q, mx, clip_to(q, lo), clip_to(q, hi), scale, zp)) {
+    if (lead) atomicMin(status, status_word(row, 0, 1));
+    return 2;
+  }
+  if (lead) {
+    scales[row] = *scale;
+    if (q.kind == 1) zeros[row] = zero_of(*zp, *scale);
+  }
+  return 0;
+}
+
+// Records the first non-finite column among a lane's eight values at columns c..c+7 (the lanes'
+// atomicMin keeps the row's first).
+__device__ __forceinline__ bool report_nonfinite8(const float (&v)[8], unsigned long long* status,
+                                                  int64_t row, int64_t c) {
+#pragma unroll
+  for (int j = 0; j < 8; ++j)
+    if (!isfinite(v[j])) {
+      atomicMin(status, status_word(row, c + j, 0));
+      return true;
+    }
+  return false;
+}
+
+// The codes of eight values at column c (a multiple of 8) of `row`: 8 bytes, or 4 bytes of
+// nibbles, in one store.
+__device__ __forceinline__ void store8(const RowQuant& q, uint8_t* row, int64_t c,
+                                       const float (&v)[8], float scale, float zp, float inv) {
+  if (q.nibbles) {
+    uint32_t w = 0;
+#pragma unroll
+    for (int j = 0; j < 8; ++j) w |= uint32_t(int_code(q, v[j], scale, zp, inv) & 0xF) << (4 * j);
+    *reinterpret_cast<uint32_t*>(row + (c >> 1)) = w;
+    return;
+  }
+  uint32_t w[2] = {0, 0};
+#pragma unroll
+  for (int j = 0; j < 8; ++j) {
+    const uint32_t b = q.kind == 2 ? e4m3_encode_dev(__fdiv_rn(clip_to(q, v[j]), scale))
+                                   : uint8_t(int_code(q, v[j], scale, zp, inv));
+    w[j / 4] |= b << (8 * (j % 4));
+  }
+  *reinterpret_cast<uint2*>(row + c) = make_uint2(w[0], w[1]);
+}
+
+// Eight halves (one 16-byte word) as floats.
+__device__ __forceinline__ void unpack8(uint4 raw, float (&v)[8]) {
+  const uint32_t w[4] = {raw.x, raw.y, raw.z, raw.w};
+#pragma unroll
+  for (int j = 0; j < 4; ++j) {
+    __half2 h;
+    *reinterpret_cast<uint32_t*>(&h) = w[j];
+    const float2 f = __half22float2(h);
+    v[2 * j] = f.x;
+    v[2 * j + 1] = f.y;
   }
 }
 
