@@ -40,4 +40,4 @@ print('$m', round(r['median_ms'], 2), 'ms', [(n, round(t, 2)) for n, t in r['sta
     echo "compile rc=$?"; tail -8 "$OUT/logs/e2e-compile.log"
     ;;
 esac
-cd "$OUT" && tar czf "stage-$stage.tgz" logs e2e-* 2>/dev/null; ls -la "$OUT"
+cd "$OUT" && tar czf "stage-$stage.tgz" logs e2e-* 2>/dev/null && rm -rf logs e2e-*; ls -la "$OUT"
