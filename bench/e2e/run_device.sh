@@ -7,7 +7,7 @@
 set -u
 stage=$1
 mkdir -p build "$OUT/logs"
-[ -d build/gpu-bundle ] || tar xzf build/gpu-bundle.tgz -C build
+rm -rf build/gpu-bundle && tar xzf build/gpu-bundle.tgz -C build
 export LD_LIBRARY_PATH=$PWD/build/gpu-bundle/lib
 B=$PWD/build/gpu-bundle
 E2E="python3 bench/e2e/e2e.py"

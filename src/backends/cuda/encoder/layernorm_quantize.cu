@@ -235,7 +235,8 @@ __global__ void __launch_bounds__(kThreads, CH <= 2 ? 4 : 3)
   }
   if (!p.quantize) return;
   float scale, zp;
-  const int st = warp_row_scale8(p.q, amax, lo, hi, p.status, r, p.scales, p.zeros, &scale, &zp);
+  const int st = warp_row_scale8(p.q, amax, lo, hi, p.status, r, p.scales, p.zeros, &scale, &zp,
+                                     lane == 0);
   if (st == 1) {
 #pragma unroll
     for (int i = 0; i < CH; ++i) {

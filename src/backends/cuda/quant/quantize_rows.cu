@@ -173,37 +173,68 @@ __global__ void __launch_bounds__(kWarpRowThreads)
 }
 
 // The encoder's token-wise case at bandwidth: F16 rows, no pre-op, cols a multiple of 8, 16-byte
-// aligned. One warp per row; each lane loads its whole share of the row up front (CH 16-byte
-// words at columns 8·lane + 256·i, kept as raw halves: 64 registers for rows of 4096), so a warp
-// has up to 8 KB in flight, then reduces the range and writes 8 codes per store. The same float
-// operations as the kernels above, so the same codes.
-template <int CH>
-__global__ void __launch_bounds__(kWarpRowThreads, CH <= 4 ? 4 : 2)
+// aligned. Each thread loads its share of the row up front (kVecWords 16-byte words at columns
+// 8·t + 8·T·i for T threads per row, kept as raw halves), reduces the range, then writes 8 codes
+// per store. Rows up to 1024 wide take a warp each (8 rows per CTA); longer rows a CTA of
+// ceil(cols / 32) threads rounded up to a warp, so that every thread holds 32 elements whatever
+// the width: a first version gave rows of 4096 to one warp (16 words a lane, 118 registers, 2 CTAs
+// per SM) and ran at 0.5 TB/s. The same float operations as the kernels above, so the same codes.
+constexpr int kVecWords = 4;
+
+// WARP: one row per warp; else one row per CTA.
+template <bool WARP>
+__global__ void __launch_bounds__(WARP ? kWarpRowThreads : 1024)
     quantize_rows_vec_kernel(const __grid_constant__ KParams p) {
   using namespace quant;
-  const int lane = int(threadIdx.x % 32);
-  const int64_t r = int64_t(blockIdx.x) * (kWarpRowThreads / 32) + threadIdx.x / 32;
+  __shared__ uint32_t sm_amax[32];
+  __shared__ float sm_lo[32], sm_hi[32];
+  const int t = WARP ? int(threadIdx.x % 32) : int(threadIdx.x);
+  const int nt = WARP ? 32 : int(blockDim.x);
+  const int64_t r =
+      WARP ? int64_t(blockIdx.x) * (kWarpRowThreads / 32) + threadIdx.x / 32 : int64_t(blockIdx.x);
   if (r >= p.rows) return;
   const uint4* x = reinterpret_cast<const uint4*>(static_cast<const __half*>(p.x) + r * p.ldx);
-  uint4 raw[CH];
+  uint4 raw[kVecWords];
 #pragma unroll
-  for (int i = 0; i < CH; ++i)
-    if (8 * lane + 256 * i < p.cols) raw[i] = x[lane + 32 * i];
+  for (int i = 0; i < kVecWords; ++i)
+    if (8 * (t + nt * i) < p.cols) raw[i] = x[t + nt * i];
   uint32_t amax = 0;
   float lo = INFINITY, hi = -INFINITY;
 #pragma unroll
-  for (int i = 0; i < CH; ++i) {
-    if (8 * lane + 256 * i >= p.cols) continue;
+  for (int i = 0; i < kVecWords; ++i) {
+    if (8 * (t + nt * i) >= p.cols) continue;
     float v[8];
     unpack8(raw[i], v);
     range8(v, p.q.kind == 1, amax, lo, hi);
   }
+  if constexpr (!WARP) {
+    // The CTA's range: each warp's, through shared memory, to every thread (lane 0's values are
+    // those warp_row_scale8 reduces again, a no-op).
+    for (int o = 16; o > 0; o >>= 1) {
+      amax = max(amax, __shfl_xor_sync(0xFFFFFFFFu, amax, o));
+      lo = fminf(lo, __shfl_xor_sync(0xFFFFFFFFu, lo, o));
+      hi = fmaxf(hi, __shfl_xor_sync(0xFFFFFFFFu, hi, o));
+    }
+    const int w = t / 32;
+    if (t % 32 == 0) {
+      sm_amax[w] = amax;
+      sm_lo[w] = lo;
+      sm_hi[w] = hi;
+    }
+    __syncthreads();
+    for (int i = 0; i < nt / 32; ++i) {
+      amax = max(amax, sm_amax[i]);
+      lo = fminf(lo, sm_lo[i]);
+      hi = fmaxf(hi, sm_hi[i]);
+    }
+  }
   float scale, zp;
-  const int st = warp_row_scale8(p.q, amax, lo, hi, p.status, r, p.scales, p.zeros, &scale, &zp);
+  const int st = warp_row_scale8(p.q, amax, lo, hi, p.status, r, p.scales, p.zeros, &scale, &zp,
+                                 WARP || t == 0);
   if (st == 1) {
 #pragma unroll
-    for (int i = 0; i < CH; ++i) {
-      const int64_t c = 8 * lane + 256 * i;
+    for (int i = 0; i < kVecWords; ++i) {
+      const int64_t c = 8 * int64_t(t + nt * i);
       if (c >= p.cols) continue;
       float v[8];
       unpack8(raw[i], v);
@@ -214,8 +245,8 @@ __global__ void __launch_bounds__(kWarpRowThreads, CH <= 4 ? 4 : 2)
   uint8_t* row = p.codes + r * p.row_bytes;
   const float inv = __frcp_rn(scale);
 #pragma unroll
-  for (int i = 0; i < CH; ++i) {
-    const int64_t c = 8 * lane + 256 * i;
+  for (int i = 0; i < kVecWords; ++i) {
+    const int64_t c = 8 * int64_t(t + nt * i);
     if (c >= p.cols) continue;
     float v[8];
     unpack8(raw[i], v);
@@ -306,13 +337,15 @@ void quantize_rows_cuda(const QuantizeRowsParams& p) {
   const uintptr_t pair_bytes = p.in_type == RowInput::F32 ? 8 : 4;
   // The warp-per-row kernel for many rows (bandwidth); a CTA per row for few (latency).
   if (k.groups == 1 && p.rows >= 1024 && p.in_type == RowInput::F16 && !p.bias && !p.gelu &&
-      !p.out_f32 && p.cols % 8 == 0 && p.cols <= 4096 && k.ldx % 8 == 0 && aligned(p.x, 16) &&
-      aligned(p.codes, 8)) {
-    const unsigned grid = unsigned((p.rows + 7) / 8);
-    if (p.cols <= 1024)
-      quantize_rows_vec_kernel<4><<<grid, kWarpRowThreads, 0, p.stream>>>(k);
-    else
-      quantize_rows_vec_kernel<16><<<grid, kWarpRowThreads, 0, p.stream>>>(k);
+      !p.out_f32 && p.cols % 8 == 0 && p.cols <= 8 * kVecWords * 1024 && k.ldx % 8 == 0 &&
+      aligned(p.x, 16) && aligned(p.codes, 8)) {
+    if (p.cols <= 8 * kVecWords * 32) {
+      quantize_rows_vec_kernel<true>
+          <<<unsigned((p.rows + 7) / 8), kWarpRowThreads, 0, p.stream>>>(k);
+    } else {
+      const int64_t threads = ((p.cols + 8 * kVecWords - 1) / (8 * kVecWords) + 31) / 32 * 32;
+      quantize_rows_vec_kernel<false><<<unsigned(p.rows), unsigned(threads), 0, p.stream>>>(k);
+    }
     LOWBIT_CUDA_LAUNCHED("quantize_rows_vec_kernel");
     return;
   }

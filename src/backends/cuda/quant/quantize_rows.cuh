@@ -236,10 +236,11 @@ __device__ __forceinline__ void range8(const float (&v)[8], bool asym, uint32_t&
 // and zero point (lane 0 stores them). Returns 0 when the row is quantized, 1 when it holds a
 // non-finite value (not yet recorded: the caller reports its first column with
 // report_nonfinite8), 2 on an asymmetric range overflow (recorded in *status).
+// `lead`: the thread that stores (lane 0 of the row's warp by default).
 __device__ __forceinline__ int warp_row_scale8(const RowQuant& q, uint32_t amax, float lo,
                                                float hi, unsigned long long* status, int64_t row,
                                                float* scales, float* zeros, float* scale,
-                                               float* zp) {
+                                               float* zp, bool lead) {
   for (int o = 16; o > 0; o >>= 1) {
     amax = max(amax, __shfl_xor_sync(0xFFFFFFFFu, amax, o));
     lo = fminf(lo, __shfl_xor_sync(0xFFFFFFFFu, lo, o));
@@ -248,7 +249,6 @@ __device__ __forceinline__ int warp_row_scale8(const RowQuant& q, uint32_t amax,
   if (amax >= 0x7F800000u) return 1;
   // max |clip(v)| = min(max |v|, clip); clip(min v) = min clip(v), and likewise for the max.
   const float mx = clip_to(q, __uint_as_float(amax));
-  const bool lead = (threadIdx.x % 32) == 0;
   if (!group_scale(q, mx, clip_to(q, lo), clip_to(q, hi), scale, zp)) {
     if (lead) atomicMin(status, status_word(row, 0, 1));
     return 2;
