@@ -53,8 +53,11 @@ inline std::string engine_load_error(const std::string& dir) {
   return "";
 }
 
+// tests/data/<name>: $LOWBIT_TEST_DATA_DIR when set (a test binary run from another checkout,
+// e.g. on the GPU machine), else the source tree it was built from.
 inline std::string data_path(const std::string& name) {
-  return std::string(LOWBIT_TEST_DATA) + "/" + name;
+  const char* env = std::getenv("LOWBIT_TEST_DATA_DIR");
+  return std::string(env ? env : LOWBIT_TEST_DATA) + "/" + name;
 }
 
 // A fresh empty temporary folder, removed by the destructor.

@@ -15,7 +15,7 @@ nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader |
 case $stage in
   check)
     for t in test_cuda_quant test_gpu_encoder; do
-      timeout 300 "$B/$t" --gtest_filter=-*MiniLm* >"$OUT/logs/$t.log" 2>&1
+      LOWBIT_TEST_DATA_DIR=$PWD/tests/data timeout 300 "$B/$t" --gtest_filter=-*MiniLm* >"$OUT/logs/$t.log" 2>&1
       echo "$t rc=$? $(grep -E '^\[  (PASSED|FAILED)' "$OUT/logs/$t.log" | tr '\n' ' ')"
     done
     python3 -c "

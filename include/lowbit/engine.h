@@ -40,6 +40,9 @@ struct ModelInfo {
   // GPU: the per-shape GEMM precision plan followed ("off", or "<path> (N shapes, tuned on
   // <GPU>)"); also why an auto plan was not taken.
   std::string qbest = "off";
+  // Sequence classification models (BertForSequenceClassification): the label names by id;
+  // empty when the model has no classification head.
+  std::vector<std::string> labels;
 };
 
 struct LoadOptions {
@@ -105,6 +108,15 @@ struct Embeddings {
   const float* row(int64_t i) const { return data.data() + i * dim; }
 };
 
+struct Classifications {
+  int64_t rows = 0;
+  std::vector<std::string> labels;  // by id
+  std::vector<float> logits;        // [rows, labels.size()]
+  std::vector<Truncation> truncated;
+  const float* row(int64_t i) const { return logits.data() + i * int64_t(labels.size()); }
+  int64_t predicted(int64_t i) const;  // the label id with the largest logit
+};
+
 class Engine {
  public:
   // Reads and validates the folder (config, weights, tokenizer). Throws lowbit::Error.
@@ -118,6 +130,10 @@ class Engine {
   // Sentence pairs (token type ids 0 / 1), e.g. for cross-encoders.
   Embeddings embed_pairs(const std::vector<std::pair<std::string, std::string>>& pairs,
                          const EmbedOptions& opts = {}) const;
+  // Sequence classification (the model's head: pooler + classifier on the [CLS] token): logits
+  // per text. A model without a head is an error. EmbedOptions' pooling / normalize are unused.
+  Classifications classify(const std::vector<std::string>& texts,
+                           const EmbedOptions& opts = {}) const;
   // Already tokenized inputs (ids and type ids; e.g. a benchmark's synthetic batches).
   Embeddings embed_encodings(std::vector<Encoding> encs, const EmbedOptions& opts = {}) const;
   // Last hidden state of one encoded input: [ids.size(), hidden] row-major.

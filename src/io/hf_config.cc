@@ -1,6 +1,7 @@
 #include "io/hf_config.h"
 
 #include <array>
+#include <cstdlib>
 #include <string_view>
 
 #include "core/error.h"
@@ -67,6 +68,22 @@ BertConfig load_bert_config(const std::string& path) {
   c.max_position_embeddings = required_int(j, "max_position_embeddings", path);
   c.type_vocab_size = optional_int(j, "type_vocab_size", path).value_or(2);
   c.layer_norm_eps = optional_number(j, "layer_norm_eps", path).value_or(1e-12);
+  if (auto it = j.find("id2label"); it != j.end() && !it->is_null()) {
+    if (!it->is_object()) fail(path, ": field \"id2label\" must be an object of id -> label");
+    c.labels.resize(it->size());
+    for (const auto& [k, v] : it->items()) {
+      char* end = nullptr;
+      const long id = std::strtol(k.c_str(), &end, 10);
+      if (k.empty() || *end || id < 0 || id >= long(it->size()) || !v.is_string() ||
+          !c.labels[size_t(id)].empty())
+        fail(path, ": id2label must map the ids 0..", it->size() - 1,
+             " once each to a label string (bad entry \"", k, "\")");
+      c.labels[size_t(id)] = v.get<std::string>();
+    }
+  } else if (auto n = optional_int(j, "num_labels", path)) {
+    if (*n < 1) fail(path, ": num_labels must be positive, got ", *n);
+    for (int64_t i = 0; i < *n; ++i) c.labels.push_back("LABEL_" + std::to_string(i));
+  }
   c.activation = parse_activation(optional_string(j, "hidden_act", path).value_or("gelu"), path);
   const auto pos = optional_string(j, "position_embedding_type", path).value_or("absolute");
   if (pos != "absolute")

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace lowbit {
 
@@ -20,6 +21,9 @@ struct BertConfig {
   int64_t type_vocab_size = 0;
   double layer_norm_eps = 1e-12;
   Activation activation = Activation::GeluErf;
+  // Sequence classification: label names by id (from "id2label", else "LABEL_<i>" for
+  // "num_labels"); empty when the config names none.
+  std::vector<std::string> labels;
   int64_t head_dim() const { return hidden_size / num_heads; }
 };
 

@@ -1,5 +1,7 @@
 #include "models/bert.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 
 #include "core/dtype.h"
@@ -75,9 +77,64 @@ void BertModel::load_embeddings(const WeightSource& src) {
          " in config.json");
 }
 
+void ClassifierHead::forward(const float* cls, int64_t batch, float* logits) const {
+  const int64_t h = pooler_w.dim(1), n = labels();
+  std::vector<float> pooled(static_cast<size_t>(h));
+  for (int64_t r = 0; r < batch; ++r) {
+    const float* x = cls + r * h;
+    for (int64_t j = 0; j < h; ++j) {
+      const float* w = pooler_w.data<float>() + j * h;
+      double s = 0;
+      for (int64_t k = 0; k < h; ++k) s += double(w[k]) * double(x[k]);
+      pooled[size_t(j)] = std::tanh(float(s + double(pooler_b.data<float>()[j])));
+    }
+    for (int64_t l = 0; l < n; ++l) {
+      const float* w = this->w.data<float>() + l * h;
+      double s = 0;
+      for (int64_t k = 0; k < h; ++k) s += double(w[k]) * double(pooled[size_t(k)]);
+      logits[r * n + l] = float(s + double(b.data<float>()[l]));
+    }
+  }
+}
+
+void BertModel::load_head(const SafeTensors& file, const std::string& prefix) {
+  if (!file.find("classifier.weight")) return;
+  const int64_t h = config_.hidden_size;
+  const TensorView& cw = file.at("classifier.weight");
+  if (cw.shape.size() != 2 || cw.shape[1] != h)
+    fail(file.path(), ": classifier.weight must be [labels, ", h, "]");
+  const int64_t n = cw.shape[0];
+  if (config_.labels.empty())
+    for (int64_t i = 0; i < n; ++i) config_.labels.push_back("LABEL_" + std::to_string(i));
+  if (int64_t(config_.labels.size()) != n)
+    fail(file.path(), ": classifier.weight has ", n, " rows but config.json names ",
+         config_.labels.size(), " labels (id2label)");
+  const WeightSource pre(file, prefix), top(file, "");
+  ClassifierHead hd;
+  hd.pooler_w = pre.load("pooler.dense.weight", {h, h});
+  hd.pooler_b = pre.load("pooler.dense.bias", {h});
+  hd.w = top.load("classifier.weight", {n, h});
+  hd.b = top.load("classifier.bias", {n});
+  head_ = std::move(hd);
+}
+
+Tensor BertModel::classify(const Tensor& hidden, const RaggedBatch& batch) const {
+  if (!head_) fail("this model has no classification head (classifier.weight)");
+  const int64_t h = config_.hidden_size, n = head_->labels();
+  std::vector<float> cls(size_t(batch.size() * h));
+  for (int64_t i = 0; i < batch.size(); ++i)
+    std::copy_n(hidden.data<float>() + int64_t(batch.cu_seqlens[size_t(i)]) * h, h,
+                cls.begin() + i * h);
+  Tensor logits = Tensor::empty({batch.size(), n});
+  head_->forward(cls.data(), batch.size(), logits.data<float>());
+  return logits;
+}
+
 BertModel::BertModel(const BertConfig& config, const SafeTensors& file) : config_(config) {
-  const WeightSource src(file, detect_prefix(file));
+  const std::string prefix = detect_prefix(file);
+  const WeightSource src(file, prefix);
   load_embeddings(src);
+  load_head(file, prefix);
   const int64_t h = config.hidden_size, inter = config.intermediate_size;
   for (int64_t i = 0; i < config.num_layers; ++i) {
     const std::string p = layer_prefix(i);
@@ -98,6 +155,7 @@ BertModel::BertModel(const BertConfig& config, const SafeTensors& file, const Re
     fail("recipe has ", recipe.layers.size(), " layers, config.json ", config.num_layers);
   const WeightSource src(file, "");
   load_embeddings(src);
+  load_head(file, "");
   const int64_t h = config.hidden_size, inter = config.intermediate_size;
   const int64_t in[] = {h, h, h, inter}, out[] = {3 * h, h, inter, h};
   for (int64_t i = 0; i < config.num_layers; ++i) {
@@ -221,6 +279,12 @@ std::vector<OwnedTensor> BertModel::export_tensors() const {
     out.push_back(owned_f32(p + "attention.output.LayerNorm.bias", l.attn_ln.beta));
     out.push_back(owned_f32(p + "output.LayerNorm.weight", l.ffn_ln.gamma));
     out.push_back(owned_f32(p + "output.LayerNorm.bias", l.ffn_ln.beta));
+  }
+  if (head_) {
+    out.push_back(owned_f32("pooler.dense.weight", head_->pooler_w));
+    out.push_back(owned_f32("pooler.dense.bias", head_->pooler_b));
+    out.push_back(owned_f32("classifier.weight", head_->w));
+    out.push_back(owned_f32("classifier.bias", head_->b));
   }
   return out;
 }

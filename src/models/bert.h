@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "io/hf_config.h"
@@ -37,6 +38,16 @@ struct BertLayer {
   const Linear& gemm(int g) const;
 };
 
+// BertForSequenceClassification's head, in FP32 (never quantized): the pooler (dense + tanh on
+// each sequence's first token, [CLS]) and the classifier (one logit per label).
+struct ClassifierHead {
+  Tensor pooler_w, pooler_b;  // [H, H], [H]
+  Tensor w, b;                // [labels, H], [labels]
+  int64_t labels() const { return w.dim(0); }
+  // logits [batch, labels] from the first-token rows cls [batch, H] (float32, double sums).
+  void forward(const float* cls, int64_t batch, float* logits) const;
+};
+
 // A tensor to save, owning its bytes.
 struct OwnedTensor {
   std::string name;
@@ -62,6 +73,11 @@ class BertModel {
   using Observer = std::function<void(int64_t layer, int gemm, const Tensor& input)>;
   // Last hidden state [T, H].
   Tensor forward(const RaggedBatch& batch, const Observer* observer = nullptr) const;
+  // The classification head, when the checkpoint has one (classifier.weight; the config's
+  // labels name its rows), else null.
+  const ClassifierHead* head() const { return head_ ? &*head_ : nullptr; }
+  // logits [batch, labels] of a forward pass's last hidden state (throws without a head).
+  Tensor classify(const Tensor& hidden, const RaggedBatch& batch) const;
 
   const BertConfig& config() const { return config_; }
   int64_t parameter_count() const;
@@ -78,6 +94,9 @@ class BertModel {
 
  private:
   void load_embeddings(const WeightSource& src);
+  // The head from `file` (pooler under `prefix`, classifier at the top level) when it has one.
+  void load_head(const SafeTensors& file, const std::string& prefix);
+  std::optional<ClassifierHead> head_;
   BertConfig config_;
   Tensor word_emb_, pos_emb_, type_emb_;
   LayerNorm emb_ln_;

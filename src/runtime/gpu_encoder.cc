@@ -311,12 +311,18 @@ struct GpuEncoder::Impl {
   DevBuf status;  // one word per quantization point (layer, gemm) + embedding
   HostBuf status_host;
   DevBuf hidden_f32;  // float [T, H] (hidden_states only)
+  // The classification head (labels == 0: none): weights, and per batch the pooler's output and
+  // the logits (device and pinned host).
+  int64_t labels = 0;
+  DevBuf head_pw, head_pb, head_w, head_b, head_pooled, logits;
+  HostBuf logits_host;
   int64_t activation_bytes = 0;
 
   struct Shape {
     int64_t tokens, batch, len_bucket;
     bool mean, normalize;
-    auto key() const { return std::make_tuple(tokens, batch, len_bucket, mean, normalize); }
+    bool classify = false;  // the head's logits instead of pooled embeddings
+    auto key() const { return std::make_tuple(tokens, batch, len_bucket, mean, normalize, classify); }
     bool operator<(const Shape& o) const { return key() < o.key(); }
   };
   struct Graph {
@@ -355,6 +361,9 @@ struct GpuEncoder::Impl {
   }
   // Enqueues the whole forward pass for a staged batch on `stream`.
   void enqueue(const Shape& s, bool pool);
+  // Runs shape `s` (staged): eagerly the first time, captured into a graph the second, replayed
+  // after; then waits and checks the status words.
+  void run(const Shape& s);
   // The GEMM of `l` on `tokens` rows: its input is the quantized rows in codes / scales / zeros,
   // or (FP16) `f16_in`.
   cuda::IntGemmParams gemm_params(const GpuLinear& l, const void* f16_in, int64_t tokens, void* out,
@@ -404,6 +413,14 @@ GpuEncoder::Impl::Impl(const BertModel& model, const GpuEncoderOptions& opts)
   pos = upload_tensor(model.position_embeddings());
   type = upload_tensor(model.type_embeddings());
   emb_ln = upload_ln(model.embedding_layer_norm());
+  if (const ClassifierHead* hd = model.head()) {
+    labels = hd->labels();
+    head_pw = upload_tensor(hd->pooler_w);
+    head_pb = upload_tensor(hd->pooler_b);
+    head_w = upload_tensor(hd->w);
+    head_b = upload_tensor(hd->b);
+    weights_bytes += int64_t(head_pw.bytes() + head_pb.bytes() + head_w.bytes() + head_b.bytes());
+  }
   weights_bytes = int64_t(word.bytes() + pos.bytes() + type.bytes()) + 2 * h * 4;
   const size_t n_layers =
       opts.max_layers > 0 ? std::min(model.layers().size(), size_t(opts.max_layers))
@@ -499,6 +516,11 @@ void GpuEncoder::Impl::ensure_capacity(int64_t tokens, int64_t batch) {
   alloc(pooled, size_t(cap_batch) * size_t(h) * 4);
   pooled_host.alloc(size_t(cap_batch) * size_t(h) * 4);
   alloc(status, size_t(status_words()) * 8);
+  if (labels > 0) {
+    alloc(head_pooled, size_t(cap_batch) * size_t(h) * 4);
+    alloc(logits, size_t(cap_batch) * size_t(labels) * 4);
+    logits_host.alloc(size_t(cap_batch) * size_t(labels) * 4);
+  }
   status_host.alloc(size_t(status_words()) * 8);
 }
 
@@ -649,6 +671,16 @@ void GpuEncoder::Impl::enqueue(const Shape& s, bool pool) {
   LOWBIT_CUDA_CHECK(cudaMemcpyAsync(status_host.as(), status.as(), size_t(status_words()) * 8,
                                     cudaMemcpyDeviceToHost, stream));
   if (!pool) return;
+  if (s.classify) {
+    cuda::classify_head_cuda(x.as(), cu, s.batch, h, head_pw.as<float>(), head_pb.as<float>(),
+                             head_w.as<float>(), head_b.as<float>(), labels,
+                             head_pooled.as<float>(), logits.as<float>(), stream);
+    LOWBIT_CUDA_CHECK(cudaMemcpyAsync(logits_host.as(), logits.as(),
+                                      size_t(s.batch * labels) * 4, cudaMemcpyDeviceToHost,
+                                      stream));
+    mark("classifier head + copy out");
+    return;
+  }
   cuda::pool_cuda(x.as(), cu, s.batch, h, s.mean, s.normalize, pooled.as<float>(), stream);
   LOWBIT_CUDA_CHECK(cudaMemcpyAsync(pooled_host.as(), pooled.as(), size_t(s.batch * h) * 4,
                                     cudaMemcpyDeviceToHost, stream));
@@ -671,37 +703,50 @@ GpuEncoder::~GpuEncoder() = default;
 
 void GpuEncoder::reserve(int64_t tokens, int64_t batch) { impl_->ensure_capacity(tokens, batch); }
 
-void GpuEncoder::embed(const RaggedBatch& batch, bool mean_pooling, bool normalize, float* pooled) {
-  Impl& m = *impl_;
-  if (batch.size() <= 0) return;
-  const Impl::Shape s = m.prepare(batch, mean_pooling, normalize, true);
-  Impl::Graph& g = m.graph_cache[s];
+void GpuEncoder::Impl::run(const Shape& s) {
+  Graph& g = graph_cache[s];
   if (g.exec) {
-    LOWBIT_CUDA_CHECK(cudaGraphLaunch(g.exec, m.stream));
-  } else if (m.graphs && g.runs >= 1) {
+    LOWBIT_CUDA_CHECK(cudaGraphLaunch(g.exec, stream));
+  } else if (graphs && g.runs >= 1) {
     // Second sight of this shape: capture (the first, eager run has set every kernel attribute).
     cudaGraph_t graph = nullptr;
-    LOWBIT_CUDA_CHECK(cudaStreamBeginCapture(m.stream, cudaStreamCaptureModeThreadLocal));
+    LOWBIT_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
     try {
-      m.enqueue(s, true);
+      enqueue(s, true);
     } catch (...) {
-      cudaStreamEndCapture(m.stream, &graph);
+      cudaStreamEndCapture(stream, &graph);
       if (graph) cudaGraphDestroy(graph);
       throw;
     }
-    LOWBIT_CUDA_CHECK(cudaStreamEndCapture(m.stream, &graph));
+    LOWBIT_CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
     const cudaError_t e = cudaGraphInstantiate(&g.exec, graph, 0);
     cudaGraphDestroy(graph);
     LOWBIT_CUDA_CHECK(e);
-    ++m.captured;
-    LOWBIT_CUDA_CHECK(cudaGraphLaunch(g.exec, m.stream));
+    ++captured;
+    LOWBIT_CUDA_CHECK(cudaGraphLaunch(g.exec, stream));
   } else {
-    m.enqueue(s, true);
+    enqueue(s, true);
   }
   ++g.runs;
-  LOWBIT_CUDA_CHECK(cudaStreamSynchronize(m.stream));
-  m.check_status();
+  LOWBIT_CUDA_CHECK(cudaStreamSynchronize(stream));
+  check_status();
+}
+
+void GpuEncoder::embed(const RaggedBatch& batch, bool mean_pooling, bool normalize, float* pooled) {
+  Impl& m = *impl_;
+  if (batch.size() <= 0) return;
+  m.run(m.prepare(batch, mean_pooling, normalize, true));
   std::memcpy(pooled, m.pooled_host.as(), size_t(batch.size() * m.h) * 4);
+}
+
+void GpuEncoder::classify(const RaggedBatch& batch, float* logits) {
+  Impl& m = *impl_;
+  if (m.labels == 0) fail("GPU encoder: this model has no classification head");
+  if (batch.size() <= 0) return;
+  Impl::Shape s = m.prepare(batch, false, false, true);
+  s.classify = true;
+  m.run(s);
+  std::memcpy(logits, m.logits_host.as(), size_t(batch.size() * m.labels) * 4);
 }
 
 std::vector<float> GpuEncoder::hidden_states(const RaggedBatch& batch) {

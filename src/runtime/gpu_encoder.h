@@ -82,6 +82,8 @@ class GpuEncoder {
   // pooled [batch, hidden] row-major floats of one ragged batch. Throws lowbit::Error (naming the
   // GEMM) when an activation cannot be quantized (non-finite values, range overflow).
   void embed(const RaggedBatch& batch, bool mean_pooling, bool normalize, float* pooled);
+  // logits [batch, labels] of the model's classification head (throws without one).
+  void classify(const RaggedBatch& batch, float* logits);
   // The last hidden state [tokens, hidden] (FP16 rounded to float), no graph.
   std::vector<float> hidden_states(const RaggedBatch& batch);
   // Makes room for `tokens` tokens in `batch` sequences (so that a benchmark allocates nothing

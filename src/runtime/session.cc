@@ -109,6 +109,11 @@ struct Engine::Impl {
 
   void fill_info();
   Embeddings run(std::vector<Encoding> encs, const EmbedOptions& opts) const;
+  Classifications classify(std::vector<Encoding> encs, const EmbedOptions& opts) const;
+  // Groups `encs` into ragged batches of at most opts.batch_tokens tokens and calls
+  // f(batch, index of its first encoding) for each, reporting progress.
+  template <class F>
+  void for_each_batch(const std::vector<Encoding>& encs, const EmbedOptions& opts, F&& f) const;
   int64_t max_length(const EmbedOptions& opts) const;
 };
 
@@ -146,6 +151,7 @@ void Engine::Impl::fill_info() {
   if (gpu) info.device = "cuda:0 (" + gpu->device_name() + ")";
 #endif
   info.qbest = qbest_info;
+  if (model.head()) info.labels = model.config().labels;
 }
 
 int64_t Engine::Impl::max_length(const EmbedOptions& opts) const {
@@ -156,21 +162,17 @@ int64_t Engine::Impl::max_length(const EmbedOptions& opts) const {
   return opts.max_length;
 }
 
-Embeddings Engine::Impl::run(std::vector<Encoding> encs, const EmbedOptions& opts) const {
-  // (The GPU encoder keeps buffers and graphs: it is mutable state behind a const API, used by
-  // one thread at a time, as the CPU path is.)
-  const Pooling pooling = opts.pooling ? parse_pooling(*opts.pooling) : dir.pooling;
-  const bool normalize = opts.normalize.value_or(dir.normalize);
-  if (opts.batch_tokens < 1) fail("batch_tokens must be positive");
-  const int64_t h = dir.config.hidden_size;
-  Embeddings out;
-  out.rows = int64_t(encs.size());
-  out.dim = h;
-  out.data.resize(size_t(out.rows * h));
+std::vector<Truncation> truncations(const std::vector<Encoding>& encs) {
+  std::vector<Truncation> out;
   for (size_t i = 0; i < encs.size(); ++i)
-    if (encs[i].truncated())
-      out.truncated.push_back({i, encs[i].ids.size(), encs[i].untruncated_length});
+    if (encs[i].truncated()) out.push_back({i, encs[i].ids.size(), encs[i].untruncated_length});
+  return out;
+}
 
+template <class F>
+void Engine::Impl::for_each_batch(const std::vector<Encoding>& encs, const EmbedOptions& opts,
+                                  F&& f) const {
+  if (opts.batch_tokens < 1) fail("batch_tokens must be positive");
   size_t next = 0;
   while (next < encs.size()) {
     RaggedBatch batch;
@@ -181,22 +183,61 @@ Embeddings Engine::Impl::run(std::vector<Encoding> encs, const EmbedOptions& opt
       batch.add(encs[next].ids, encs[next].type_ids);
       ++next;
     }
+    f(batch, int64_t(first));
+    if (opts.progress) opts.progress(next, encs.size());
+  }
+}
+
+Embeddings Engine::Impl::run(std::vector<Encoding> encs, const EmbedOptions& opts) const {
+  // (The GPU encoder keeps buffers and graphs: it is mutable state behind a const API, used by
+  // one thread at a time, as the CPU path is.)
+  const Pooling pooling = opts.pooling ? parse_pooling(*opts.pooling) : dir.pooling;
+  const bool normalize = opts.normalize.value_or(dir.normalize);
+  const int64_t h = dir.config.hidden_size;
+  Embeddings out;
+  out.rows = int64_t(encs.size());
+  out.dim = h;
+  out.data.resize(size_t(out.rows * h));
+  out.truncated = truncations(encs);
+  for_each_batch(encs, opts, [&](const RaggedBatch& batch, int64_t first) {
+    float* dst = out.data.data() + first * h;
 #ifdef LOWBIT_WITH_CUDA
-    if (gpu) {
-      gpu->embed(batch, pooling == Pooling::Mean, normalize, out.data.data() + int64_t(first) * h);
-      if (opts.progress) opts.progress(next, encs.size());
-      continue;
-    }
+    if (gpu) return gpu->embed(batch, pooling == Pooling::Mean, normalize, dst);
 #endif
     const Tensor hidden = model.forward(batch);  // [tokens, hidden]
     Tensor pooled = Tensor::empty({batch.size(), h});
     ops::pool(hidden, batch.cu_seqlens, pooling == Pooling::Mean, pooled);
     if (normalize) ops::l2_normalize(pooled);
-    std::copy(pooled.data<float>(), pooled.data<float>() + pooled.numel(),
-              out.data.begin() + int64_t(first) * h);
-    if (opts.progress) opts.progress(next, encs.size());
-  }
+    std::copy(pooled.data<float>(), pooled.data<float>() + pooled.numel(), dst);
+  });
   return out;
+}
+
+Classifications Engine::Impl::classify(std::vector<Encoding> encs, const EmbedOptions& opts) const {
+  const ClassifierHead* head = model.head();
+  if (!head)
+    fail(dir.dir, ": this model has no classification head (a BertForSequenceClassification "
+         "checkpoint has classifier.weight); use embed");
+  Classifications out;
+  out.rows = int64_t(encs.size());
+  out.labels = model.config().labels;
+  const int64_t n = head->labels();
+  out.logits.resize(size_t(out.rows * n));
+  out.truncated = truncations(encs);
+  for_each_batch(encs, opts, [&](const RaggedBatch& batch, int64_t first) {
+    float* dst = out.logits.data() + first * n;
+#ifdef LOWBIT_WITH_CUDA
+    if (gpu) return gpu->classify(batch, dst);
+#endif
+    const Tensor logits = model.classify(model.forward(batch), batch);
+    std::copy(logits.data<float>(), logits.data<float>() + logits.numel(), dst);
+  });
+  return out;
+}
+
+int64_t Classifications::predicted(int64_t i) const {
+  const float* r = row(i);
+  return int64_t(std::max_element(r, r + labels.size()) - r);
 }
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -237,6 +278,15 @@ Embeddings Engine::embed_pairs(const std::vector<std::pair<std::string, std::str
     encs[i] = with_text_index(
         i, [&] { return impl_->tokenizer.encode_pair(pairs[i].first, pairs[i].second, max_len); });
   return impl_->run(std::move(encs), opts);
+}
+
+Classifications Engine::classify(const std::vector<std::string>& texts,
+                                 const EmbedOptions& opts) const {
+  const size_t max_len = size_t(impl_->max_length(opts));
+  std::vector<Encoding> encs(texts.size());
+  for (size_t i = 0; i < texts.size(); ++i)
+    encs[i] = with_text_index(i, [&] { return impl_->tokenizer.encode(texts[i], max_len); });
+  return impl_->classify(std::move(encs), opts);
 }
 
 Embeddings Engine::embed_encodings(std::vector<Encoding> encs, const EmbedOptions& opts) const {

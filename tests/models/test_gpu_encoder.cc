@@ -269,6 +269,34 @@ TEST_F(GpuEncoderTest, QbestMixesAndPlans) {
   EXPECT_THROW(QbestPlan::from_json(broken, "plan"), Error);
 }
 
+// The classification head on the GPU: tests/data/tiny-cls (transformers' random
+// BertForSequenceClassification, hidden 128) against the CPU engine's logits, FP16 and W8A8, and
+// graph replays of the same batch equal.
+TEST_F(GpuEncoderTest, ClassifierHeadMatchesCpu) {
+  const ModelDir md = open_model_dir(testing::data_path("tiny-cls"));
+  const SafeTensors file = SafeTensors::open(md.weights_path);
+  const RaggedBatch batch = random_batch({7, 12, 15, 3, 40}, md.config.vocab_size, 5);
+  for (const ModeCase& mc : {kModes[0], kModes[1]}) {
+    BertModel model(md.config, file);
+    ASSERT_NE(model.head(), nullptr);
+    if (mc.mode != GemmMode::Fp16)
+      model.apply_recipe(Recipe::uniform(mc.name, md.config.num_layers, mc.mode, mc.asym, 0));
+    const Tensor ref = model.classify(model.forward(batch), batch);
+    GpuEncoder gpu(model);
+    std::vector<float> got(size_t(ref.numel())), again(got.size());
+    gpu.classify(batch, got.data());
+    double worst = 0;
+    for (size_t i = 0; i < got.size(); ++i)
+      worst = std::max(worst, double(std::fabs(got[i] - ref.data<float>()[i])));
+    for (int rep = 0; rep < 2; ++rep) {  // captured, then replayed
+      gpu.classify(batch, again.data());
+      EXPECT_EQ(again, got) << mc.name;
+    }
+    std::printf("tiny-cls %s: GPU logits vs CPU largest |difference| %.3g\n", mc.name, worst);
+    EXPECT_LE(worst, mc.mode == GemmMode::Fp16 ? 0.02 : 0.1) << mc.name;
+  }
+}
+
 TEST_F(GpuEncoderTest, RealMiniLmOnRealText) {
   LOWBIT_REQUIRE_MINILM();
   const ModelDir md = open_model_dir(testing::minilm_dir());

@@ -30,6 +30,7 @@ Args parse_args(const std::vector<std::string>& argv, const std::set<std::string
 std::vector<long> parse_list(const std::string& s, const char* what);
 
 int cmd_bench(const std::vector<std::string>& argv);
+int cmd_classify(const std::vector<std::string>& argv);
 int cmd_embed(const std::vector<std::string>& argv);
 int cmd_info(const std::vector<std::string>& argv);
 int cmd_quantize(const std::vector<std::string>& argv);

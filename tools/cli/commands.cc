@@ -270,6 +270,77 @@ int cmd_embed(const std::vector<std::string>& argv) {
   return 0;
 }
 
+namespace {
+const char* kClassifyHelp =
+    "usage: lowbit classify --model DIR [options] [TEXT... | -]\n"
+    "\n"
+    "Classifies each TEXT (or each line of standard input) with a sequence classification model\n"
+    "(BertForSequenceClassification, or a lowbit model quantized from one): the predicted label,\n"
+    "its softmax probability, and with --format json every label's logit.\n"
+    "\n"
+    "options:\n"
+    "  --model DIR          model folder\n"
+    "  --device D           cpu | cuda | auto (default auto)\n"
+    "  --format tsv|json    tsv (default): label <TAB> probability <TAB> text, one line a text\n"
+    "  --max-length N       tokens per text ([CLS] and [SEP] included; default the model's)\n"
+    "  --batch-tokens N     tokens per forward pass (default 8192)\n"
+    "  --quiet              no truncation warnings\n";
+}  // namespace
+
+int cmd_classify(const std::vector<std::string>& argv) {
+  const Args a = parse_args(argv, {"model", "device", "format", "max-length", "batch-tokens"},
+                            {"quiet", "help"});
+  if (a.has("help")) {
+    std::fputs(kClassifyHelp, stdout);
+    return 0;
+  }
+  if (!a.has("model")) throw UsageError{"--model DIR is required"};
+  const std::string format = a.get("format", "tsv");
+  if (format != "json" && format != "tsv") throw UsageError{"--format must be tsv or json"};
+  std::vector<std::string> texts;
+  if (a.positional.size() == 1 && a.positional[0] == "-") {
+    texts = read_lines(std::cin);
+  } else {
+    for (const auto& t : a.positional)
+      if (t == "-") throw UsageError{"'-' (standard input) cannot be mixed with TEXT arguments"};
+    texts = a.positional;
+  }
+  if (texts.empty()) throw UsageError{"no texts given (pass TEXT arguments, or - for stdin)"};
+  EmbedOptions opts;
+  opts.max_length = a.get_int("max-length", 0);
+  opts.batch_tokens = a.get_int("batch-tokens", 8192);
+  if (opts.batch_tokens < 1) throw UsageError{"--batch-tokens must be at least 1"};
+  LoadOptions lo;
+  lo.device = a.get("device", "auto");
+  const auto engine = Engine::load(a.get("model"), lo);
+  const Classifications c = engine->classify(texts, opts);
+  if (!a.has("quiet"))
+    for (const Truncation& t : c.truncated)
+      std::fprintf(stderr, "lowbit: warning: text %zu truncated from %zu to %zu tokens\n",
+                   t.index + 1, t.untruncated, t.tokens);
+  const size_t n = c.labels.size();
+  nlohmann::json j = {{"labels", c.labels}, {"results", nlohmann::json::array()}};
+  std::string out;
+  for (int64_t i = 0; i < c.rows; ++i) {
+    const float* r = c.row(i);
+    const int64_t p = c.predicted(i);
+    double z = 0;  // softmax of the predicted label, stable
+    for (size_t l = 0; l < n; ++l) z += std::exp(double(r[l]) - double(r[p]));
+    if (format == "json") {
+      j["results"].push_back({{"label", c.labels[size_t(p)]},
+                              {"probability", 1.0 / z},
+                              {"logits", std::vector<float>(r, r + n)}});
+    } else {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "\t%.6f\t", 1.0 / z);
+      out += c.labels[size_t(p)] + buf + texts[size_t(i)] + "\n";
+    }
+  }
+  if (format == "json") out = j.dump(1) + "\n";
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
 int cmd_info(const std::vector<std::string>& argv) {
   const Args a = parse_args(argv, {"model", "format"}, {"help"});
   if (a.has("help")) {
@@ -306,7 +377,8 @@ int cmd_info(const std::vector<std::string>& argv) {
                         {"max_length", m.max_length},
                         {"lower_case", m.lower_case},
                         {"quantization", m.quantization},
-                        {"source", m.source}};
+                        {"source", m.source},
+                        {"labels", m.labels}};
     for (const auto& [d, n] : m.dtypes) j["dtypes"][d] = n;
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
@@ -326,6 +398,11 @@ int cmd_info(const std::vector<std::string>& argv) {
               m.dir_bytes / 1e6);
   std::printf("quantization:  %s\n", m.quantization.c_str());
   if (!m.source.empty()) std::printf("quantized from: %s\n", m.source.c_str());
+  if (!m.labels.empty()) {
+    std::string l;
+    for (const auto& x : m.labels) l += (l.empty() ? "" : ", ") + x;
+    std::printf("classifier:    %zu labels (%s)\n", m.labels.size(), l.c_str());
+  }
   std::printf("embedding:     %s pooling%s%s, max %lld tokens\n", m.pooling.c_str(),
               m.normalize ? ", L2-normalised" : "",
               m.sentence_transformers ? " (sentence-transformers)" : "", (long long)m.max_length);

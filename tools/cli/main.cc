@@ -13,6 +13,7 @@ const char* kUsage =
     "\n"
     "commands:\n"
     "  embed     embed texts with a model (lowbit embed --help)\n"
+    "  classify  label texts with a sequence classification model (lowbit classify --help)\n"
     "  bench     time the model on synthetic batches (lowbit bench --help)\n"
     "  info      describe a model folder (lowbit info --help)\n"
     "  quantize  quantize a checkpoint into a lowbit model (lowbit quantize --help)\n"
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   try {
     if (cmd == "embed") return lowbit::cli::cmd_embed(args);
+    if (cmd == "classify") return lowbit::cli::cmd_classify(args);
     if (cmd == "bench") return lowbit::cli::cmd_bench(args);
     if (cmd == "info") return lowbit::cli::cmd_info(args);
     if (cmd == "quantize") return lowbit::cli::cmd_quantize(args);

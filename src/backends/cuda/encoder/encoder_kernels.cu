@@ -76,6 +76,47 @@ void embed_sum_cuda(const int32_t* ids, const int32_t* positions, const int32_t*
   LOWBIT_CUDA_LAUNCHED("embed_sum_kernel");
 }
 
+// out[b, j] = act(Σ_k in(b, k) · w[j, k] + bias[j]), one warp per (j, b). `in` reads row
+// cu_seqlens[b] of half x (the pooler) or row b of float y (the classifier).
+template <bool FIRST>
+__global__ void head_dense_kernel(const void* __restrict__ in, const int32_t* __restrict__ cu,
+                                  int batch, int n_in, int n_out, const float* __restrict__ w,
+                                  const float* __restrict__ bias, float* __restrict__ out) {
+  const int lane = int(threadIdx.x % 32);
+  const int64_t item = int64_t(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;
+  if (item >= int64_t(batch) * n_out) return;
+  const int j = int(item % n_out), b = int(item / n_out);
+  const float* wr = w + int64_t(j) * n_in;
+  float s = 0.0f;
+  if constexpr (FIRST) {
+    const __half* x = static_cast<const __half*>(in) + int64_t(cu[b]) * n_in;
+    for (int k = lane; k < n_in; k += 32) s = fmaf(__half2float(x[k]), wr[k], s);
+  } else {
+    const float* x = static_cast<const float*>(in) + int64_t(b) * n_in;
+    for (int k = lane; k < n_in; k += 32) s = fmaf(x[k], wr[k], s);
+  }
+  for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xFFFFFFFFu, s, o);
+  if (lane == 0) {
+    const float v = s + bias[j];
+    out[int64_t(b) * n_out + j] = FIRST ? tanhf(v) : v;
+  }
+}
+
+void classify_head_cuda(const void* x_half, const int32_t* cu_seqlens, int64_t batch, int64_t n,
+                        const float* pool_w, const float* pool_b, const float* cls_w,
+                        const float* cls_b, int64_t labels, float* pooled, float* logits,
+                        cudaStream_t stream) {
+  if (batch <= 0) return;
+  constexpr int kThreads = 256;
+  auto grid = [&](int64_t items) { return unsigned((items + kThreads / 32 - 1) / (kThreads / 32)); };
+  head_dense_kernel<true><<<grid(batch * n), kThreads, 0, stream>>>(
+      x_half, cu_seqlens, int(batch), int(n), int(n), pool_w, pool_b, pooled);
+  LOWBIT_CUDA_LAUNCHED("head_dense_kernel (pooler)");
+  head_dense_kernel<false><<<grid(batch * labels), kThreads, 0, stream>>>(
+      pooled, nullptr, int(batch), int(n), int(labels), cls_w, cls_b, logits);
+  LOWBIT_CUDA_LAUNCHED("head_dense_kernel (classifier)");
+}
+
 void pool_cuda(const void* x_half, const int32_t* cu_seqlens, int64_t batch, int64_t n, bool mean,
                bool normalize, float* out, cudaStream_t stream) {
   if (batch == 0) return;
