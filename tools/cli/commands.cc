@@ -131,6 +131,20 @@ std::vector<std::string> read_lines(std::istream& in) {
   return lines;
 }
 
+// The TEXT arguments, or with '-' alone the lines of standard input; none is a usage error.
+std::vector<std::string> input_texts(const Args& a) {
+  std::vector<std::string> texts;
+  if (a.positional.size() == 1 && a.positional[0] == "-") {
+    texts = read_lines(std::cin);
+  } else {
+    for (const auto& t : a.positional)
+      if (t == "-") throw UsageError{"'-' (standard input) cannot be mixed with TEXT arguments"};
+    texts = a.positional;
+  }
+  if (texts.empty()) throw UsageError{"no texts given (pass TEXT arguments, or - for stdin)"};
+  return texts;
+}
+
 class ProgressBar {
  public:
   explicit ProgressBar(bool enabled)
@@ -208,15 +222,7 @@ int cmd_embed(const std::vector<std::string>& argv) {
     set_num_threads(int(n));
   }
 
-  std::vector<std::string> texts;
-  if (a.positional.size() == 1 && a.positional[0] == "-") {
-    texts = read_lines(std::cin);
-  } else {
-    for (const auto& t : a.positional)
-      if (t == "-") throw UsageError{"'-' (standard input) cannot be mixed with TEXT arguments"};
-    texts = a.positional;
-  }
-  if (texts.empty()) throw UsageError{"no texts given (pass TEXT arguments, or - for stdin)"};
+  const std::vector<std::string> texts = input_texts(a);
 
   EmbedOptions opts;
   if (a.has("pooling")) opts.pooling = a.get("pooling");
@@ -297,15 +303,7 @@ int cmd_classify(const std::vector<std::string>& argv) {
   if (!a.has("model")) throw UsageError{"--model DIR is required"};
   const std::string format = a.get("format", "tsv");
   if (format != "json" && format != "tsv") throw UsageError{"--format must be tsv or json"};
-  std::vector<std::string> texts;
-  if (a.positional.size() == 1 && a.positional[0] == "-") {
-    texts = read_lines(std::cin);
-  } else {
-    for (const auto& t : a.positional)
-      if (t == "-") throw UsageError{"'-' (standard input) cannot be mixed with TEXT arguments"};
-    texts = a.positional;
-  }
-  if (texts.empty()) throw UsageError{"no texts given (pass TEXT arguments, or - for stdin)"};
+  const std::vector<std::string> texts = input_texts(a);
   EmbedOptions opts;
   opts.max_length = a.get_int("max-length", 0);
   opts.batch_tokens = a.get_int("batch-tokens", 8192);
