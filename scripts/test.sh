@@ -2,11 +2,12 @@
 # The README's second command (and CI's): install what the tests need, then
 #  1. build (CUDA too where nvcc is found) and run every test not labelled gpu;
 #  2. rebuild on the CPU under AddressSanitizer + UndefinedBehaviorSanitizer and run them again;
-#  3. build the libFuzzer targets (safetensors, tokenizer, lowbit model format) with clang and
+#  3. run the Python toolkit's tests (python/tests, PyTorch on the CPU);
+#  4. build the libFuzzer targets (safetensors, tokenizer, lowbit model format) with clang and
 #     run each for LOWBIT_FUZZ_SECONDS (default 60).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-LOWBIT_WITH_FUZZ=1 scripts/install_deps.sh
+LOWBIT_WITH_FUZZ=1 LOWBIT_WITH_PYTHON=1 scripts/install_deps.sh
 export LOWBIT_MINILM_DIR=${LOWBIT_MINILM_DIR:-$(scripts/model_dir.sh)}
 jobs=${LOWBIT_JOBS:-$(nproc)}
 fuzz_seconds=${LOWBIT_FUZZ_SECONDS:-60}
@@ -28,18 +29,29 @@ run_ctest() {  # build dir, label
   rm -f "$log"
 }
 
-echo "== 1/3 build + tests (Release)"
+echo "== 1/4 build + tests (Release)"
 cmake --preset release >/dev/null
 cmake --build --preset release -j"$jobs"
 run_ctest build/release "release"
 
-echo "== 2/3 build + tests (ASan + UBSan, CPU)"
+echo "== 2/4 build + tests (ASan + UBSan, CPU)"
 cmake --preset asan >/dev/null
 cmake --build --preset asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   run_ctest build/asan "asan+ubsan"
 
-echo "== 3/3 fuzzing (${fuzz_seconds}s per target)"
+echo "== 3/4 Python toolkit (python/tests)"
+pylog=$(mktemp)
+if python3 -m unittest discover -s python/tests 2>&1 | tee "$pylog"; then :; fi
+py_total=$(sed -nE 's/^Ran ([0-9]+) tests?.*/\1/p' "$pylog" | tail -1); py_total=${py_total:-0}
+if grep -qE '^OK' "$pylog" && [ "$py_total" -gt 0 ]; then
+  passed=$((passed + py_total)); summary+=("python: $py_total/$py_total passed")
+else
+  failed=$((failed + 1)); summary+=("python: FAILED ($py_total tests ran)")
+fi
+rm -f "$pylog"
+
+echo "== 4/4 fuzzing (${fuzz_seconds}s per target)"
 CC=clang CXX=clang++ cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j"$jobs" --target fuzz_safetensors fuzz_tokenizer fuzz_lowbit
 corpus=$(mktemp -d)

@@ -28,7 +28,8 @@ def bits(t):
 
 class Golden(unittest.TestCase):
     def test_every_case(self):
-        cases = json.load(open(GOLDEN))["cases"]
+        with open(GOLDEN) as f:
+            cases = json.load(f)["cases"]
         self.assertGreater(len(cases), 50)
         for c in cases:
             with self.subTest(case=c["name"], scheme=c["scheme"]):

@@ -136,6 +136,19 @@ QuantizeReport quantize_model(const QuantizeOptions& opts) {
                            : fs::path(recipe.source_dir).filename().string();
   recipe.source_sha256 = sha256_file(dir.weights_path);
 
+  for (const auto& [key, clip] : opts.act_clips) {
+    const auto [l, g] = key;
+    if (l < 0 || l >= int64_t(recipe.layers.size()) || g < 0 || g >= kGemmsPerLayer)
+      fail("activation clip for layer ", l, " ", g >= 0 && g < kGemmsPerLayer ? gemm_name(g) : "q?",
+           ": no such GEMM (", recipe.layers.size(), " layers)");
+    GemmQuant& q = recipe.layers[size_t(l)][size_t(g)];
+    if (!is_quantized(q.mode) || !(clip > 0) || !std::isfinite(clip))
+      fail("activation clip ", clip, " for layer ", l, " ", gemm_name(g),
+           ": the GEMM must be quantized and the clip finite and > 0");
+    q.act.clip = clip;
+  }
+  if (!opts.act_clips.empty() && !opts.calib.empty())
+    fail("give activation clips or calibration texts, not both");
   if (!opts.calib.empty() && is_quantized(parse_gemm_mode(opts.recipe))) {
     const auto inputs = collect_inputs(model, dir, opts);
     nlohmann::json report = nlohmann::json::array();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,9 @@ struct QuantizeOptions {
   int64_t group_size = 0;              // weight groups along K (0: per output channel)
   std::vector<std::string> calib;      // calibration texts: when given, search activation clips
   int64_t calib_max_rows = 4096;       // token rows kept per GEMM for the clip search
+  // Activation clips given, not searched (e.g. learned in QAT, python/lowbit): (layer, gemm
+  // 0..3) -> clip > 0. Each named GEMM must be quantized by the recipe.
+  std::map<std::pair<int64_t, int>, float> act_clips;
   bool overwrite = false;
   // (stage, done, total) as the work advances.
   std::function<void(const std::string&, size_t, size_t)> progress;

@@ -182,6 +182,30 @@ TEST_F(Cli, TuneUsageAndNoGpu) {
   EXPECT_EQ(nlohmann::json::parse(b.out)["qbest"], "off");
 }
 
+// quantize --clips: given activation clips land in recipe.json; malformed files and clips for
+// GEMMs the recipe leaves in FP32 are errors.
+TEST(CliQuantize, GivenClips) {
+  TempDir tmp;
+  const std::string src = std::string(LOWBIT_TEST_DATA) + "/tiny-cls";
+  std::ofstream(tmp.str("clips.json")) << R"({"0.q1": 2.5, "1.q4": 0.75})";
+  const CliRun ok = run("quantize --model " + src + " --out " + tmp.str("m") +
+                        " --recipe w4a4 --quiet --clips " + tmp.str("clips.json"));
+  ASSERT_EQ(ok.status, 0) << ok.err;
+  std::ifstream in(tmp.str("m") + "/recipe.json");
+  const std::string recipe((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(recipe.find("int4_c2.5"), std::string::npos) << recipe;
+  EXPECT_NE(recipe.find("int4_c0.75"), std::string::npos) << recipe;
+  std::ofstream(tmp.str("bad.json")) << R"({"layer0": 2.5})";
+  const CliRun bad = run("quantize --model " + src + " --out " + tmp.str("b") +
+                         " --recipe w4a4 --quiet --clips " + tmp.str("bad.json"));
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_NE(bad.err.find("<layer>.q<1-4>"), std::string::npos) << bad.err;
+  const CliRun fp = run("quantize --model " + src + " --out " + tmp.str("f") +
+                        " --recipe w4a4 --parts q2 --quiet --clips " + tmp.str("clips.json"));
+  EXPECT_EQ(fp.status, 1);
+  EXPECT_NE(fp.err.find("must be quantized"), std::string::npos) << fp.err;
+}
+
 // tune-gemm: usage errors are exit 2; without a GPU (CI) it says so in one line, exit 1.
 TEST(CliTuneGemm, UsageAndNoGpu) {
   const CliRun h = run("tune-gemm --help");

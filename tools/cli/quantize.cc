@@ -2,12 +2,14 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
 #include "cli.h"
 #include "core/error.h"
 #include "core/threads.h"
+#include "io/json_util.h"
 #include "quant/ptq.h"
 
 namespace lowbit::cli {
@@ -31,6 +33,8 @@ const char* kQuantizeHelp =
     "  --calib FILE         calibration text, one per line: search each GEMM's activation clip\n"
     "                       to minimise its output error, and report it per layer\n"
     "  --calib-rows N       token rows kept per GEMM for the clip search (default 4096)\n"
+    "  --clips FILE         activation clips to use, as JSON {\"<layer>.q<1-4>\": clip} (e.g.\n"
+    "                       learned by quantization-aware training, python/lowbit)\n"
     "  --force              replace DIR if it exists\n"
     "  --threads N          CPU threads\n";
 
@@ -52,7 +56,8 @@ std::vector<int> parse_parts(const std::string& s) {
 
 int cmd_quantize(const std::vector<std::string>& argv) {
   const Args a = parse_args(
-      argv, {"model", "out", "recipe", "parts", "group-size", "calib", "calib-rows", "threads"},
+      argv,
+      {"model", "out", "recipe", "parts", "group-size", "calib", "calib-rows", "clips", "threads"},
       {"asym", "force", "help", "quiet"});
   if (a.has("help")) {
     std::fputs(kQuantizeHelp, stdout);
@@ -82,6 +87,19 @@ int cmd_quantize(const std::vector<std::string>& argv) {
     while (std::getline(in, line))
       if (!line.empty()) o.calib.push_back(line);
     if (o.calib.empty()) fail(a.get("calib"), ": no calibration text (one text per line)");
+  }
+  if (a.has("clips")) {
+    // {"<layer>.q<g>": clip, ...}, e.g. the clips QAT learned (python/lowbit export).
+    const Json j = read_json_file(a.get("clips"));
+    for (const auto& [k, v] : j.items()) {
+      const auto dot = k.find('.');
+      if (dot == std::string::npos || !v.is_number())
+        fail(a.get("clips"), ": entries must be \"<layer>.q<1-4>\": clip, got \"", k, "\"");
+      char* end = nullptr;
+      const long l = std::strtol(k.c_str(), &end, 10);
+      if (end != k.c_str() + dot) fail(a.get("clips"), ": bad layer in \"", k, "\"");
+      o.act_clips[{l, parse_gemm_name(k.substr(dot + 1))}] = v.get<float>();
+    }
   }
   const bool tty = isatty(STDERR_FILENO) && !a.has("quiet");
   const auto start = std::chrono::steady_clock::now();
