@@ -178,9 +178,10 @@ def export_lowbit(model, quantizers, src_dir: str, out_dir: str, mode: str, asym
 
     tmp = tempfile.mkdtemp(prefix="lowbit-export-")
     try:
-        for f in os.listdir(src_dir):
-            if f.endswith((".json", ".txt")) and f not in ("recipe.json", "qbest.json"):
-                shutil.copy(os.path.join(src_dir, f), tmp)
+        # Config, tokenizer and sentence-transformers files (1_Pooling/ ...), not the weights.
+        skip = shutil.ignore_patterns("*.safetensors", "*.bin", "*.pt", "*.h5", "*.onnx", "*.msgpack",
+                                      "recipe.json", "qbest.json", ".*")
+        shutil.copytree(src_dir, tmp, ignore=skip, dirs_exist_ok=True)
         sd = {k: v.detach().float().contiguous().cpu() for k, v in model.state_dict().items()
               if not k.endswith(".act.clip") and v.is_floating_point()}
         save_file(sd, os.path.join(tmp, "model.safetensors"))

@@ -206,6 +206,24 @@ TEST(CliQuantize, GivenClips) {
   EXPECT_NE(fp.err.find("must be quantized"), std::string::npos) << fp.err;
 }
 
+// quantize --lkd hands the work to the Python toolkit and says so when it cannot import it; its
+// options are checked first (python/tests/test_lkd.py runs the distillation itself).
+TEST(CliQuantize, LkdNeedsThePythonToolkit) {
+  TempDir tmp;
+  const std::string src = std::string(LOWBIT_TEST_DATA) + "/tiny-cls";
+  std::ofstream(tmp.str("texts.txt")) << "a text\n";
+  const std::string base =
+      "quantize --model " + src + " --out " + tmp.str("m") + " --lkd " + tmp.str("texts.txt");
+  EXPECT_EQ(run(base + " --recipe fp32").status, 2);
+  EXPECT_EQ(run(base + " --recipe w4a4 --parts q1").status, 2);
+  const std::string cmd = "LOWBIT_PYTHON=false " + std::string(LOWBIT_CLI) + " " + base +
+                          " --recipe w4a4 >" + tmp.str("out") + " 2>" + tmp.str("err");
+  EXPECT_EQ(WEXITSTATUS(std::system(cmd.c_str())), 1);
+  std::ifstream in(tmp.str("err"));
+  const std::string err((std::istreambuf_iterator<char>(in)), {});
+  EXPECT_NE(err.find("cannot import"), std::string::npos) << err;
+}
+
 // tune-gemm: usage errors are exit 2; without a GPU (CI) it says so in one line, exit 1.
 TEST(CliTuneGemm, UsageAndNoGpu) {
   const CliRun h = run("tune-gemm --help");

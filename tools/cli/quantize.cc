@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -33,6 +34,10 @@ const char* kQuantizeHelp =
     "  --calib FILE         calibration text, one per line: search each GEMM's activation clip\n"
     "                       to minimise its output error, and report it per layer\n"
     "  --calib-rows N       token rows kept per GEMM for the clip search (default 4096)\n"
+    "  --lkd FILE           ZeroQuant layer-by-layer distillation on the unlabelled texts of\n"
+    "                       FILE (one per line): each quantized layer trained to its FP32\n"
+    "                       counterpart's output; runs python/lowbit (torch), $LOWBIT_PYTHON\n"
+    "  --lkd-steps N        optimizer steps per layer (default 200)\n"
     "  --clips FILE         activation clips to use, as JSON {\"<layer>.q<1-4>\": clip} (e.g.\n"
     "                       learned by quantization-aware training, python/lowbit)\n"
     "  --force              replace DIR if it exists\n"
@@ -54,10 +59,43 @@ std::vector<int> parse_parts(const std::string& s) {
 
 }  // namespace
 
+// --lkd: ZeroQuant's layer-by-layer distillation needs autograd, so it runs in the Python
+// toolkit (python/lowbit/lkd.py), which trains the quantized layers and exports through this
+// binary's own `quantize --clips`.
+int run_lkd(const Args& a, const QuantizeOptions& o) {
+  if (a.has("calib") || a.has("clips") || a.has("parts") || a.has("group-size"))
+    throw UsageError{"--lkd takes the recipe on all four GEMMs, without --calib, --clips, --parts "
+                     "or --group-size"};
+  if (!is_quantized(parse_gemm_mode(o.recipe))) throw UsageError{"--lkd needs a quantized recipe"};
+  if (std::filesystem::exists(o.out_dir) && !o.overwrite)
+    fail(o.out_dir, ": exists (pass --force to replace it)");
+  const char* py_env = std::getenv("LOWBIT_PYTHON");
+  const std::string py = py_env ? py_env : "python3";
+  auto q = [](const std::string& s) {  // single-quoted for the shell
+    std::string r = "'";
+    for (char c : s) r += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return r + "'";
+  };
+  if (std::system((q(py) + " -c 'import lowbit.lkd' >/dev/null 2>&1").c_str()) != 0)
+    fail("--lkd runs the Python toolkit, which ", py,
+         " cannot import (pip install ./python, or set PYTHONPATH to the python/ folder; it needs "
+         "torch, transformers and safetensors)");
+  std::string cmd = q(py) + " -m lowbit.lkd --model " + q(o.src_dir) + " --texts " +
+                    q(a.get("lkd")) + " --out " + q(o.out_dir) + " --recipe " + q(o.recipe) +
+                    " --steps " + std::to_string(a.get_int("lkd-steps", 200)) + " --lowbit " +
+                    q(std::filesystem::read_symlink("/proc/self/exe").string());
+  if (o.asym) cmd += " --asym";
+  if (std::filesystem::exists(o.out_dir)) std::filesystem::remove_all(o.out_dir);
+  const int rc = std::system(cmd.c_str());
+  if (rc != 0) fail("layer-wise distillation (", py, " -m lowbit.lkd) failed");
+  return 0;
+}
+
 int cmd_quantize(const std::vector<std::string>& argv) {
   const Args a = parse_args(
       argv,
-      {"model", "out", "recipe", "parts", "group-size", "calib", "calib-rows", "clips", "threads"},
+      {"model", "out", "recipe", "parts", "group-size", "calib", "calib-rows", "clips", "threads",
+       "lkd", "lkd-steps"},
       {"asym", "force", "help", "quiet"});
   if (a.has("help")) {
     std::fputs(kQuantizeHelp, stdout);
@@ -101,6 +139,7 @@ int cmd_quantize(const std::vector<std::string>& argv) {
       o.act_clips[{l, parse_gemm_name(k.substr(dot + 1))}] = v.get<float>();
     }
   }
+  if (a.has("lkd")) return run_lkd(a, o);
   const bool tty = isatty(STDERR_FILENO) && !a.has("quiet");
   const auto start = std::chrono::steady_clock::now();
   std::string last_stage;
