@@ -10,18 +10,9 @@ import unittest
 
 import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tiny import LOWBIT, ROOT, TINY, texts  # noqa: E402
 from lowbit import bert, lkd  # noqa: E402
-
-ROOT = os.path.join(HERE, "..", "..")
-TINY = os.path.join(ROOT, "tests", "data", "tiny-cls")
-LOWBIT = os.environ.get("LOWBIT_BIN", os.path.join(ROOT, "build", "release", "tools", "lowbit"))
-
-
-def texts():
-    with open(os.path.join(TINY, "golden.json")) as f:
-        return [s["text"] for s in json.load(f)["sentences"]]
 
 
 class Lkd(unittest.TestCase):

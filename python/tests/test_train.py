@@ -9,11 +9,9 @@ import unittest
 
 import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tiny import LOWBIT, ROOT, TINY, texts  # noqa: E402
 from lowbit import bert, train  # noqa: E402
-
-TINY = os.path.join(HERE, "..", "..", "tests", "data", "tiny-cls")
 
 
 def data():
