@@ -17,7 +17,7 @@ import unittest
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tiny import LOWBIT, ROOT, TINY, texts  # noqa: E402
+from tiny import LOWBIT, TINY, texts  # noqa: E402
 from lowbit import bert  # noqa: E402
 
 

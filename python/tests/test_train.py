@@ -1,7 +1,6 @@
 """lowbit.train on tests/data/tiny-cls (CPU, a few steps): fine-tuning alone and QAT+KD, the
 validation log and its checkpoint, and resumption from it."""
 import copy
-import json
 import os
 import sys
 import tempfile
@@ -10,16 +9,14 @@ import unittest
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tiny import LOWBIT, ROOT, TINY, texts  # noqa: E402
+from tiny import TINY, texts  # noqa: E402
 from lowbit import bert, train  # noqa: E402
 
 
 def data():
     from transformers import BertTokenizer
     tok = BertTokenizer(os.path.join(TINY, "vocab.txt"), do_lower_case=True)
-    with open(os.path.join(TINY, "golden.json")) as f:
-        texts = [s["text"] for s in json.load(f)["sentences"]]
-    b = dict(tok(texts, padding=True, return_tensors="pt"))
+    b = dict(tok(texts(), padding=True, return_tensors="pt"))
     b["labels"] = torch.tensor([2, 0, 0, 0, 2, 2, 1])
     return lambda: iter([b]), b
 

@@ -145,6 +145,13 @@ std::vector<std::string> input_texts(const Args& a) {
   return texts;
 }
 
+// One warning line on stderr per text that was cut to the model's maximum length.
+void warn_truncated(const std::vector<Truncation>& truncated) {
+  for (const Truncation& t : truncated)
+    std::fprintf(stderr, "lowbit: warning: text %zu truncated from %zu to %zu tokens\n",
+                 t.index + 1, t.untruncated, t.tokens);
+}
+
 class ProgressBar {
  public:
   explicit ProgressBar(bool enabled)
@@ -238,10 +245,7 @@ int cmd_embed(const std::vector<std::string>& argv) {
   lo.device = a.get("device", "auto");
   const auto engine = Engine::load(a.get("model"), lo);
   const Embeddings e = engine->embed(texts, opts);
-  if (!a.has("quiet"))
-    for (const Truncation& t : e.truncated)
-      std::fprintf(stderr, "lowbit: warning: text %zu truncated from %zu to %zu tokens\n",
-                   t.index + 1, t.untruncated, t.tokens);
+  if (!a.has("quiet")) warn_truncated(e.truncated);
 
   const std::string pooling = opts.pooling.value_or(engine->info().pooling);
   const bool normalized = opts.normalize.value_or(engine->info().normalize);
@@ -312,10 +316,7 @@ int cmd_classify(const std::vector<std::string>& argv) {
   lo.device = a.get("device", "auto");
   const auto engine = Engine::load(a.get("model"), lo);
   const Classifications c = engine->classify(texts, opts);
-  if (!a.has("quiet"))
-    for (const Truncation& t : c.truncated)
-      std::fprintf(stderr, "lowbit: warning: text %zu truncated from %zu to %zu tokens\n",
-                   t.index + 1, t.untruncated, t.tokens);
+  if (!a.has("quiet")) warn_truncated(c.truncated);
   const size_t n = c.labels.size();
   nlohmann::json j = {{"labels", c.labels}, {"results", nlohmann::json::array()}};
   std::string out;
