@@ -36,6 +36,7 @@ class TrainConfig:
     w_att_probs: float = 1.0
     temperature: float = 1.0
     out_dir: Optional[str] = None  # checkpoints (last.pt), log.jsonl, curve.png
+    checkpoint: bool = True  # write out_dir/last.pt at every evaluation (model + optimizer state)
     progress: bool = True
 
 
@@ -85,7 +86,7 @@ def train(student, batches: Callable[[], Iterator[Dict[str, torch.Tensor]]],
     opt = torch.optim.AdamW(groups, lr=cfg.lr)
     sched = _schedule(opt, cfg)
     log, step = [], 0
-    ckpt = os.path.join(cfg.out_dir, "last.pt") if cfg.out_dir else None
+    ckpt = os.path.join(cfg.out_dir, "last.pt") if cfg.out_dir and cfg.checkpoint else None
     if ckpt and os.path.exists(ckpt):
         st = torch.load(ckpt, map_location=dev, weights_only=False)
         student.load_state_dict(st["model"])
@@ -142,19 +143,20 @@ def train(student, batches: Callable[[], Iterator[Dict[str, torch.Tensor]]],
             step += 1
             if bar:
                 bar.update(1)
-                bar.set_postfix(loss=f"{float(loss):.4f}")
+                bar.set_postfix(loss=f"{float(loss.detach()):.4f}")
             if step % cfg.eval_every == 0 or step == cfg.steps:
                 student.eval()
                 with torch.no_grad():
                     m = evaluate(student)
-                row = {"step": step, "loss": float(loss), "seconds": time.time() - t0,
-                       **{k: float(v) for k, v in terms.items()}, **m}
+                row = {"step": step, "loss": float(loss.detach()), "seconds": time.time() - t0,
+                       **{k: float(v.detach()) for k, v in terms.items()}, **m}
                 log.append(row)
                 if bar:
                     bar.write(json.dumps(row))
                 if cfg.out_dir:
                     with open(os.path.join(cfg.out_dir, "log.jsonl"), "a") as f:
                         f.write(json.dumps(row) + "\n")
+                if ckpt:
                     torch.save({"model": student.state_dict(), "opt": opt.state_dict(),
                                 "sched": sched.state_dict(), "step": step, "log": log,
                                 "rng": torch.get_rng_state(), "config": dataclasses.asdict(cfg)},
