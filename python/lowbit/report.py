@@ -118,24 +118,37 @@ def write(runs: str, doc: str, images: str = None):
               f"Labels: {', '.join(tasks.TASKS[t]['labels'])}. Split: {spl['train']} train / {spl['dev']} dev / "
               f"{spl['test']} test. Max length {tasks.TASKS[t]['max_length']} tokens, batch {tasks.TASKS[t]['batch']}. "
               f"Seeds: {', '.join(str(r['seed']) for r in rs)}.", "",
-              "| method | PyTorch | Δ | engine CPU | engine GPU | engine = PyTorch (predictions) | max \\|Δ logit\\| CPU / GPU | steps | wall time (s) |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "| method | PyTorch | Δ | engine CPU | engine GPU | same prediction CPU / GPU | logits within 1e-3 CPU / GPU | max \\|Δ logit\\| CPU / GPU | steps | wall time (s) |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
         for m in METHODS:
             ms = [r for r in rs if m in r["methods"]]
             if not ms:
                 continue
             acc = [r["methods"][m]["accuracy"] for r in ms]
             d = [r["methods"][m]["accuracy"] - r["methods"]["fp32"]["accuracy"] for r in ms]
-            agree = _engine(ms, m, "cpu", "agreement") + _engine(ms, m, "cuda", "agreement")
-            dl = [max(_engine(ms, m, dev, "max_logit_diff"), default=None) for dev in ("cpu", "cuda")]
+            both = ("cpu", "cuda")
+            agree = " / ".join(_ms(_engine(ms, m, dev, "agreement")) for dev in both)
+            close = " / ".join(_ms(_engine(ms, m, dev, "close"), 1) for dev in both)
+            dl = [max(_engine(ms, m, dev, "max_logit_diff"), default=None) for dev in both]
             steps = [r["methods"][m].get("steps") for r in ms]
             secs = [r["methods"][m].get("train_seconds", 0.0) for r in ms]
             L.append(f"| {TITLES[m]} | {_ms(acc)} | {'' if m == 'fp32' else f'{statistics.mean(d):+.2f}'} | "
                      f"{_ms(_engine(ms, m, 'cpu', 'accuracy'))} | {_ms(_engine(ms, m, 'cuda', 'accuracy'))} | "
-                     f"{'–' if not agree else f'{min(agree):.2f}% (min)'} | "
+                     f"{agree} | {close} | "
                      f"{' / '.join('–' if x is None else f'{x:.2g}' for x in dl)} | "
                      f"{steps[0] if steps[0] is not None else '–'}{' per layer' if m.endswith('lkd') else ''} | "
                      f"{'–' if m.endswith('rtn') else _ms(secs, 0)} |")
+        dis = []
+        for m in METHODS:
+            for dev in ("cpu", "cuda"):
+                mx = _engine([r for r in rs if m in r["methods"]], m, dev, "disagree_max_margin")
+                med = _engine([r for r in rs if m in r["methods"]], m, dev, "median_margin")
+                if mx and max(mx) > 0:
+                    dis.append(f"{m} {dev.replace('cuda', 'GPU').replace('cpu', 'CPU')}: {max(mx):.3g} "
+                               f"(median margin {statistics.mean(med):.3g})")
+        if dis:
+            L += ["", "Where the engine and PyTorch predict differently, PyTorch's top-2 logit margin was at most: "
+                  + "; ".join(dis) + "."]
         img = os.path.join(images, f"qat-curves-{t}.png")
         if _curves(t, rs, img):
             L += ["", f"![validation accuracy during training, {t}]({os.path.relpath(img, os.path.dirname(doc) or '.')})"]

