@@ -124,7 +124,10 @@ def _evaluate(name, model, quantizers, mode, asym, test, test_rows, src_dir, run
     labels = [y for _, y in test_rows]
     t0 = time.time()
     pt = predict(model, test)
-    res = {"accuracy": _acc(pt, labels), "engine": {}}
+    # The same student evaluated in FP64 (its quantizers still see FP32 inputs, rounded from FP64):
+    # how far FP32 rounding alone moves the predictions of this quantized model.
+    pt64 = predict(copy.deepcopy(model).double(), test)
+    res = {"accuracy": _acc(pt, labels), "engine": {}, "fp64": {"pytorch": _compare(pt, pt64, labels)}}
     log(f"{name}: test accuracy {res['accuracy']:.2f} [{time.time() - t0:.1f} s]")
     if lowbit:
         out = os.path.join(run_dir, name, "lowbit")
@@ -132,14 +135,15 @@ def _evaluate(name, model, quantizers, mode, asym, test, test_rows, src_dir, run
         texts = [t for t, _ in test_rows]
         for dev in _engines():
             fut = pool.submit(engine_logits, lowbit, out, texts, dev, max_length)
-            pending.append((name, dev, fut, res, pt, labels))
+            pending.append((name, dev, fut, res, pt, pt64, labels))
     return res
 
 
 def _drain(pending, log):
-    for name, dev, fut, res, pt, labels in pending:
+    for name, dev, fut, res, pt, pt64, labels in pending:
         e = fut.result()
         res["engine"][dev] = _compare(e, pt, labels)
+        res["fp64"][dev] = _compare(e, pt64, labels)
         v = res["engine"][dev]
         log(f"{name}: engine {dev} accuracy {v['accuracy']:.2f}, agrees with PyTorch on {v['agreement']:.2f}% "
             f"(max |Δ logit| {v['max_logit_diff']:.3g}, {v['close']:.1f}% within 1e-3)")

@@ -149,6 +149,18 @@ def write(runs: str, doc: str, images: str = None):
         if dis:
             L += ["", "Where the engine and PyTorch predict differently, PyTorch's top-2 logit margin was at most: "
                   + "; ".join(dis) + "."]
+        fid = [m for m in METHODS if all("fp64" in r["methods"].get(m, {}) for r in rs)]
+        if fid:
+            L += ["", "Against an FP64 evaluation of the same student (same quantization points; only FP32 rounding "
+                  "differs), the share of test texts with the same prediction, and with logits within 1e-3:", "",
+                  "| method | PyTorch FP32 | engine CPU | engine GPU |", "|---|---|---|---|"]
+            for m in fid:
+                cells = []
+                for who in ("pytorch", "cpu", "cuda"):
+                    xs = [r["methods"][m]["fp64"][who] for r in rs if who in r["methods"][m]["fp64"]]
+                    cells.append("–" if not xs else f"{statistics.mean(x['agreement'] for x in xs):.2f}% / "
+                                 f"{statistics.mean(x['close'] for x in xs):.1f}%")
+                L.append(f"| {TITLES[m]} | " + " | ".join(cells) + " |")
         img = os.path.join(images, f"qat-curves-{t}.png")
         if _curves(t, rs, img):
             L += ["", f"![validation accuracy during training, {t}]({os.path.relpath(img, os.path.dirname(doc) or '.')})"]

@@ -76,6 +76,7 @@ class Chain(unittest.TestCase):
             report.write(runs, doc)
             with open(doc) as f:
                 text = f.read()
+            self.assertIn("FP64 evaluation", text)
             for t in report.TITLES.values():
                 self.assertIn(t, text)
 
