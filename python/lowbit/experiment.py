@@ -128,6 +128,9 @@ def _evaluate(name, model, quantizers, mode, asym, test, test_rows, src_dir, run
     # how far FP32 rounding alone moves the predictions of this quantized model.
     pt64 = predict(copy.deepcopy(model).double(), test)
     res = {"accuracy": _acc(pt, labels), "engine": {}, "fp64": {"pytorch": _compare(pt, pt64, labels)}}
+    if os.environ.get("LOWBIT_ACC_CPU_REFERENCE") and next(model.parameters()).is_cuda:
+        # PyTorch FP32 on the CPU too: a second FP32 implementation next to the engine's.
+        res["fp64"]["pytorch_cpu"] = _compare(predict(copy.deepcopy(model).cpu(), test), pt64, labels)
     log(f"{name}: test accuracy {res['accuracy']:.2f} [{time.time() - t0:.1f} s]")
     if lowbit:
         out = os.path.join(run_dir, name, "lowbit")
