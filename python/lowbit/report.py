@@ -153,10 +153,11 @@ def write(runs: str, doc: str, images: str = None):
         if fid:
             L += ["", "Against an FP64 evaluation of the same student (same quantization points; only FP32 rounding "
                   "differs), the share of test texts with the same prediction, and with logits within 1e-3:", "",
-                  "| method | PyTorch FP32 | engine CPU | engine GPU |", "|---|---|---|---|"]
+                  "| method | PyTorch FP32 (GPU) | PyTorch FP32 (CPU) | engine CPU | engine GPU |",
+                  "|---|---|---|---|---|"]
             for m in fid:
                 cells = []
-                for who in ("pytorch", "cpu", "cuda"):
+                for who in ("pytorch", "pytorch_cpu", "cpu", "cuda"):
                     xs = [r["methods"][m]["fp64"][who] for r in rs if who in r["methods"][m]["fp64"]]
                     cells.append("–" if not xs else f"{statistics.mean(x['agreement'] for x in xs):.2f}% / "
                                  f"{statistics.mean(x['close'] for x in xs):.1f}%")
