@@ -161,9 +161,10 @@ def _steps(epochs: float, n_batches: int, plan: Plan) -> int:
 def run_chain(task: str, seed: int, model_dir: str, data_dir: str, out: str, lowbit: Optional[str],
               plan: Plan, methods=METHODS) -> dict:
     """Teacher, then every method's student, for one task and seed. Writes out/result.json."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
     os.makedirs(out, exist_ok=True)
+
     def log(msg):
         line = f"[{task} seed {seed} {time.strftime('%H:%M:%S')}] {msg}"
         print(line, flush=True)
@@ -178,7 +179,6 @@ def run_chain(task: str, seed: int, model_dir: str, data_dir: str, out: str, low
     if plan.max_examples:
         data = {k: v[:plan.max_examples] for k, v in data.items()}
     tok = AutoTokenizer.from_pretrained(model_dir)
-    from transformers import AutoConfig
     L = min(spec["max_length"], AutoConfig.from_pretrained(model_dir).max_position_embeddings)
     B = spec["batch"]
     train_b = tasks.Batches(tok, data["train"], L, B, shuffle=True, seed=seed)

