@@ -8,13 +8,13 @@
 #include <string_view>
 
 #include "io/safetensors.h"
-#include "models/bert.h"
+#include "models/encoder.h"
 #include "quant/recipe.h"
 
 namespace lowbit::testing {
 
-inline BertConfig tiny_bert_config() {
-  BertConfig c;
+inline EncoderConfig tiny_bert_config() {
+  EncoderConfig c;
   c.model_type = "bert";
   c.vocab_size = 10;
   c.hidden_size = 8;
@@ -37,7 +37,7 @@ inline Tensor run_tiny_lowbit(std::string_view bytes) {
   const std::string_view st = bytes.substr(2 + len);
   const auto file = SafeTensors::from_bytes(
       std::span(reinterpret_cast<const std::byte*>(st.data()), st.size()), "seed");
-  const BertModel model(tiny_bert_config(), file, recipe);
+  const Encoder model(tiny_bert_config(), file, recipe);
   RaggedBatch batch;
   batch.add({2, 5, 7, 3}, {0, 0, 1, 1});
   batch.add({2, 3}, {0, 0});

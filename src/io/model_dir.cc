@@ -84,7 +84,7 @@ ModelDir open_model_dir(const std::string& dir) {
            "safetensors (convert with safetensors.torch.save_file)");
     fail(m.weights_path, ": no such file");
   }
-  m.config = load_bert_config(m.config_path);
+  m.config = load_encoder_config(m.config_path);
   m.max_length = m.config.max_position_embeddings;
   const fs::path tok_cfg = fs::path(dir) / "tokenizer_config.json";
   if (fs::exists(tok_cfg)) {

@@ -17,7 +17,7 @@ struct ModelDir {
   std::string dir;
   std::string config_path;
   std::string weights_path;
-  BertConfig config;
+  EncoderConfig config;
   // From sentence-transformers files when present; otherwise CLS pooling, no normalisation
   // (the first token's last hidden state, as Hugging Face's BertModel returns it).
   Pooling pooling = Pooling::Cls;

@@ -76,16 +76,16 @@ Linear Linear::load(const WeightSource& src, const std::string& name, int64_t in
   return l;
 }
 
-Linear Linear::load_qkv(const WeightSource& src, const std::string& prefix, int64_t hidden) {
+Linear Linear::load_qkv(const WeightSource& src, const std::string& prefix,
+                        const std::array<std::string, 3>& names, int64_t hidden) {
   Linear l;
   l.in = hidden;
   l.out = 3 * hidden;
   l.name = prefix + "qkv";
-  const std::vector<std::string> parts{prefix + "query", prefix + "key", prefix + "value"};
   std::vector<std::string> w, b;
-  for (const auto& p : parts) {
-    w.push_back(p + ".weight");
-    b.push_back(p + ".bias");
+  for (const auto& p : names) {
+    w.push_back(prefix + p + ".weight");
+    b.push_back(prefix + p + ".bias");
   }
   l.weight = src.load_stacked(w, {hidden, hidden});
   l.bias = src.load_stacked(b, {hidden});

@@ -2,6 +2,7 @@
 // strategy held by Linear (GemmQuant), never a copy of the model.
 #pragma once
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -52,8 +53,9 @@ struct Linear {
 
   // FP32 weights from a Hugging Face checkpoint.
   static Linear load(const WeightSource& src, const std::string& name, int64_t in, int64_t out);
-  // Q, K and V projections fused into one [3 * hidden, hidden] GEMM.
-  static Linear load_qkv(const WeightSource& src, const std::string& prefix, int64_t hidden);
+  // Q, K and V projections (`prefix` + names[0..2]) fused into one [3 * hidden, hidden] GEMM.
+  static Linear load_qkv(const WeightSource& src, const std::string& prefix,
+                         const std::array<std::string, 3>& names, int64_t hidden);
   // From a lowbit model file: tensors `stored`.{weight | qweight, wscale, wsum}, .bias.
   static Linear load_lowbit(const WeightSource& src, const std::string& stored, const GemmQuant& q,
                             int64_t in, int64_t out);

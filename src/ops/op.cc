@@ -52,15 +52,27 @@ void add_layer_norm(const Tensor& x, const Tensor& residual, const Tensor& gamma
 }
 
 void attention(const Tensor& qkv, const std::vector<int32_t>& cu_seqlens, int64_t heads,
-               Tensor& out) {
+               Tensor& out, const Tensor& rel_bias) {
   expect_f32(qkv, "attention", "qkv");
   if (qkv.rank() != 2 || qkv.dim(1) % (3 * heads) != 0)
     fail("attention: qkv ", qkv.describe(), " is not [tokens, 3 * heads * head_dim]");
   const int64_t tokens = qkv.dim(0), hidden = qkv.dim(1) / 3;
   check_cu_seqlens(cu_seqlens, tokens, "attention");
   expect_shape(out, {tokens, hidden}, "attention", "out");
+  int64_t span = 0;
+  if (rel_bias.defined()) {
+    expect_f32(rel_bias, "attention", "relative position bias");
+    if (rel_bias.rank() != 2 || rel_bias.dim(0) != heads || rel_bias.dim(1) % 2 != 1)
+      fail("attention: relative position bias ", rel_bias.describe(), " is not [", heads,
+           ", 2 * span - 1]");
+    span = (rel_bias.dim(1) + 1) / 2;
+    for (size_t i = 1; i < cu_seqlens.size(); ++i)
+      if (cu_seqlens[i] - cu_seqlens[i - 1] > span)
+        fail("attention: sequence ", i - 1, " is longer than the relative position span ", span);
+  }
   cpu::attention_f32(qkv.data<float>(), cu_seqlens.data(), int64_t(cu_seqlens.size()) - 1, heads,
-                     hidden / heads, out.data<float>());
+                     hidden / heads, out.data<float>(),
+                     rel_bias.defined() ? rel_bias.data<float>() : nullptr, span);
 }
 
 void embed_sum(const std::vector<int32_t>& ids, const std::vector<int32_t>& positions,
@@ -72,18 +84,19 @@ void embed_sum(const std::vector<int32_t>& ids, const std::vector<int32_t>& posi
   expect_f32(word, "embed", "word embeddings");
   const int64_t n = word.dim(1);
   expect_shape(pos, {pos.dim(0), n}, "embed", "position embeddings");
-  expect_shape(type, {type.dim(0), n}, "embed", "token type embeddings");
+  if (type.defined()) expect_shape(type, {type.dim(0), n}, "embed", "token type embeddings");
   expect_shape(out, {tokens, n}, "embed", "out");
   for (int64_t t = 0; t < tokens; ++t) {
     if (ids[t] < 0 || ids[t] >= word.dim(0))
       fail("embed: token id ", ids[t], " outside the vocabulary of ", word.dim(0));
     if (positions[t] < 0 || positions[t] >= pos.dim(0))
       fail("embed: position ", positions[t], " beyond max_position_embeddings ", pos.dim(0));
-    if (type_ids[t] < 0 || type_ids[t] >= type.dim(0))
+    if (type.defined() && (type_ids[t] < 0 || type_ids[t] >= type.dim(0)))
       fail("embed: token type ", type_ids[t], " outside type_vocab_size ", type.dim(0));
   }
   cpu::embed_sum_f32(ids.data(), positions.data(), type_ids.data(), word.data<float>(),
-                     pos.data<float>(), type.data<float>(), out.data<float>(), tokens, n);
+                     pos.data<float>(), type.defined() ? type.data<float>() : nullptr,
+                     out.data<float>(), tokens, n);
 }
 
 void pool(const Tensor& x, const std::vector<int32_t>& cu_seqlens, bool mean, Tensor& out) {

@@ -9,7 +9,7 @@
 #include "io/json_util.h"
 #include "io/model_dir.h"
 #include "lowbit/tokenizer.h"
-#include "models/bert.h"
+#include "models/encoder.h"
 #include "quant/quantized.h"
 
 namespace fs = std::filesystem;
@@ -39,14 +39,14 @@ void copy_side_files(const std::string& src, const fs::path& dst) {
 }
 
 // Token rows fed to each GEMM by the FP32 model on the calibration texts.
-std::vector<std::vector<std::vector<float>>> collect_inputs(const BertModel& model,
+std::vector<std::vector<std::vector<float>>> collect_inputs(const Encoder& model,
                                                             const ModelDir& dir,
                                                             const QuantizeOptions& opts) {
   const auto tok = WordPieceTokenizer::from_dir(dir.dir);
   const size_t layers = model.layers().size();
   std::vector<std::vector<std::vector<float>>> rows(layers, std::vector<std::vector<float>>(4));
   std::vector<std::vector<int64_t>> kept(layers, std::vector<int64_t>(4, 0));
-  const BertModel::Observer obs = [&](int64_t l, int g, const Tensor& x) {
+  const Encoder::Observer obs = [&](int64_t l, int g, const Tensor& x) {
     auto& dst = rows[size_t(l)][size_t(g)];
     int64_t& n = kept[size_t(l)][size_t(g)];
     const int64_t take = std::min<int64_t>(x.dim(0), opts.calib_max_rows - n);
@@ -56,7 +56,7 @@ std::vector<std::vector<std::vector<float>>> collect_inputs(const BertModel& mod
   };
   for (size_t i = 0; i < opts.calib.size(); ++i) {
     const Encoding e = tok.encode(opts.calib[i], size_t(dir.max_length));
-    RaggedBatch b;
+    RaggedBatch b(dir.config);
     b.add(e.ids, e.type_ids);
     model.forward(b, &obs);
     // Every GEMM has seen as many rows as the first: stop once its budget is full.
@@ -124,7 +124,7 @@ QuantizeReport quantize_model(const QuantizeOptions& opts) {
   if (opts.parts.empty()) fail("no GEMMs selected (--parts)");
 
   const SafeTensors weights = SafeTensors::open(dir.weights_path);
-  BertModel model(dir.config, weights);
+  Encoder model(dir.config, weights);
   QuantizeReport rep;
   Recipe& recipe = rep.recipe;
   recipe = Recipe::uniform(opts.recipe, dir.config.num_layers, parse_gemm_mode(opts.recipe),

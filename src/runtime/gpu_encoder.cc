@@ -281,7 +281,7 @@ bool gpu_encoder_available(std::string* why) {
 std::string gpu_device_name(int device) { return cuda::devices().at(size_t(device)).name; }
 
 struct GpuEncoder::Impl {
-  BertConfig cfg;
+  EncoderConfig cfg;
   int64_t h = 0, inter = 0;
   cudaStream_t stream = nullptr;
   std::string device_name;
@@ -342,7 +342,7 @@ struct GpuEncoder::Impl {
     marks.emplace_back(stage, e);
   }
 
-  Impl(const BertModel& model, const GpuEncoderOptions& opts);
+  Impl(const Encoder& model, const GpuEncoderOptions& opts);
   ~Impl();
   void drop_graphs();
   void ensure_capacity(int64_t tokens, int64_t batch);
@@ -389,7 +389,7 @@ struct GpuEncoder::Impl {
   }
 };
 
-GpuEncoder::Impl::Impl(const BertModel& model, const GpuEncoderOptions& opts)
+GpuEncoder::Impl::Impl(const Encoder& model, const GpuEncoderOptions& opts)
     : cfg(model.config()), graphs(opts.graphs), plan(opts.plan) {
   std::string why;
   if (!gpu_encoder_available(&why)) fail("GPU encoder: ", why);
@@ -411,12 +411,20 @@ GpuEncoder::Impl::Impl(const BertModel& model, const GpuEncoderOptions& opts)
 
   word = upload_tensor(model.word_embeddings());
   pos = upload_tensor(model.position_embeddings());
-  type = upload_tensor(model.type_embeddings());
+  if (model.relative_bias().defined())
+    fail("GPU encoder: ", cfg.model_type,
+         "'s relative attention bias is not in the GPU attention kernel yet (use --device cpu)");
+  // A model without token types runs with one zero row (x + 0.0f is x).
+  type = model.type_embeddings().defined() ? upload_tensor(model.type_embeddings())
+                                           : upload_tensor(Tensor::zeros({1, cfg.hidden_size}));
   emb_ln = upload_ln(model.embedding_layer_norm());
   if (const ClassifierHead* hd = model.head()) {
     labels = hd->labels();
-    head_pw = upload_tensor(hd->pooler_w);
-    head_pb = upload_tensor(hd->pooler_b);
+    if (hd->act != Activation::Tanh)
+      fail("GPU encoder: the classification head's activation must be tanh; this model's is ",
+           activation_name(hd->act));
+    head_pw = upload_tensor(hd->dense_w);
+    head_pb = upload_tensor(hd->dense_b);
     head_w = upload_tensor(hd->w);
     head_b = upload_tensor(hd->b);
     weights_bytes += int64_t(head_pw.bytes() + head_pb.bytes() + head_w.bytes() + head_b.bytes());
@@ -426,7 +434,7 @@ GpuEncoder::Impl::Impl(const BertModel& model, const GpuEncoderOptions& opts)
       opts.max_layers > 0 ? std::min(model.layers().size(), size_t(opts.max_layers))
                           : model.layers().size();
   for (size_t li = 0; li < n_layers; ++li) {
-    const BertLayer& l = model.layers()[li];
+    const EncoderLayer& l = model.layers()[li];
     GpuLayer g;
     for (int i = 0; i < kGemmsPerLayer; ++i) {
       const Linear& lin = l.gemm(i);
@@ -530,7 +538,7 @@ void GpuEncoder::Impl::stage_inputs(const RaggedBatch& b) {
   for (size_t i = 0; i < t; ++i) {
     const int32_t id = b.ids[i], p = b.positions[i], ty = b.type_ids[i];
     if (id < 0 || id >= cfg.vocab_size || p < 0 || p >= cfg.max_position_embeddings || ty < 0 ||
-        ty >= cfg.type_vocab_size)
+        ty >= std::max<int64_t>(cfg.type_vocab_size, 1))
       fail("GPU encoder: token ", i, " has id ", id, ", position ", p, ", type ", ty,
            " outside the model's tables (", cfg.vocab_size, ", ", cfg.max_position_embeddings, ", ",
            cfg.type_vocab_size, ")");
@@ -697,7 +705,7 @@ void GpuEncoder::Impl::check_status() {
   }
 }
 
-GpuEncoder::GpuEncoder(const BertModel& model, const GpuEncoderOptions& opts)
+GpuEncoder::GpuEncoder(const Encoder& model, const GpuEncoderOptions& opts)
     : impl_(std::make_unique<Impl>(model, opts)) {}
 GpuEncoder::~GpuEncoder() = default;
 

@@ -1,5 +1,5 @@
 // The BERT encoder on a CUDA GPU (sm_90a for the wgmma GEMMs): the same model and recipe as the
-// CPU BertModel, run as the paper's fused pipeline (docs/gpu-encoder.md):
+// CPU Encoder, run as the paper's fused pipeline (docs/gpu-encoder.md):
 //   embeddings (sum, LayerNorm + quantize) -> per layer:
 //     q1 GEMM (+bias) -> flash attention -> [quantize] -> q2 GEMM (+bias +residual)
 //     -> LayerNorm + quantize -> q3 GEMM (+bias, GELU) -> [quantize] -> q4 GEMM (+bias +residual)
@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "io/json_util.h"
-#include "models/bert.h"
+#include "models/encoder.h"
 
 namespace lowbit {
 
@@ -74,7 +74,7 @@ struct GpuMemory {
 
 class GpuEncoder {
  public:
-  GpuEncoder(const BertModel& model, const GpuEncoderOptions& opts = {});
+  GpuEncoder(const Encoder& model, const GpuEncoderOptions& opts = {});
   ~GpuEncoder();
   GpuEncoder(const GpuEncoder&) = delete;
   GpuEncoder& operator=(const GpuEncoder&) = delete;

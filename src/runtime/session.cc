@@ -12,7 +12,7 @@
 #include "io/json_util.h"
 #include "io/model_dir.h"
 #include "lowbit/engine.h"
-#include "models/bert.h"
+#include "models/encoder.h"
 #include "ops/op.h"
 #ifdef LOWBIT_WITH_CUDA
 #include "runtime/gpu_encoder.h"
@@ -33,9 +33,9 @@ std::optional<Recipe> read_recipe(const ModelDir& dir) {
   return r;
 }
 
-BertModel make_model(const ModelDir& dir, const SafeTensors& weights,
+Encoder make_model(const ModelDir& dir, const SafeTensors& weights,
                      const std::optional<Recipe>& recipe) {
-  return recipe ? BertModel(dir.config, weights, *recipe) : BertModel(dir.config, weights);
+  return recipe ? Encoder(dir.config, weights, *recipe) : Encoder(dir.config, weights);
 }
 
 #ifdef LOWBIT_WITH_CUDA
@@ -61,7 +61,7 @@ std::optional<QbestPlan> load_plan(const ModelDir& dir, const LoadOptions& opts,
 }
 
 // The GPU encoder `opts` asks for, or null for the CPU.
-std::unique_ptr<GpuEncoder> make_gpu(const ModelDir& dir, const BertModel& model,
+std::unique_ptr<GpuEncoder> make_gpu(const ModelDir& dir, const Encoder& model,
                                      const LoadOptions& opts, std::string* qbest_info) {
   if (opts.device == "cpu") return nullptr;
   std::string why;
@@ -81,7 +81,7 @@ struct Engine::Impl {
   std::optional<Recipe> recipe;
   SafeTensors weights;
   WordPieceTokenizer tokenizer;
-  BertModel model;
+  Encoder model;
   ModelInfo info;
   std::string qbest_info = "off";
 #ifdef LOWBIT_WITH_CUDA
@@ -118,9 +118,9 @@ struct Engine::Impl {
 };
 
 void Engine::Impl::fill_info() {
-  const BertConfig& c = dir.config;
+  const EncoderConfig& c = dir.config;
   info.dir = dir.dir;
-  info.architecture = c.architecture.empty() ? "BertModel" : c.architecture;
+  info.architecture = c.architecture.empty() ? "Encoder" : c.architecture;
   info.model_type = c.model_type;
   info.layers = c.num_layers;
   info.hidden = c.hidden_size;
@@ -175,7 +175,7 @@ void Engine::Impl::for_each_batch(const std::vector<Encoding>& encs, const Embed
   if (opts.batch_tokens < 1) fail("batch_tokens must be positive");
   size_t next = 0;
   while (next < encs.size()) {
-    RaggedBatch batch;
+    RaggedBatch batch(dir.config);
     const size_t first = next;
     while (next < encs.size() &&
            (batch.tokens() == 0 ||
@@ -301,7 +301,7 @@ Embeddings Engine::embed_encodings(std::vector<Encoding> encs, const EmbedOption
 }
 
 std::vector<float> Engine::hidden_states(const Encoding& enc) const {
-  RaggedBatch batch;
+  RaggedBatch batch(impl_->dir.config);
   batch.add(enc.ids, enc.type_ids);
 #ifdef LOWBIT_WITH_CUDA
   if (impl_->gpu) return impl_->gpu->hidden_states(batch);
@@ -314,7 +314,7 @@ std::vector<std::pair<std::string, double>> Engine::profile(
     const std::vector<Encoding>& encs) const {
 #ifdef LOWBIT_WITH_CUDA
   if (impl_->gpu) {
-    RaggedBatch batch;
+    RaggedBatch batch(impl_->dir.config);
     for (const Encoding& e : encs) batch.add(e.ids, e.type_ids);
     return impl_->gpu->profile(batch, impl_->dir.pooling == Pooling::Mean, impl_->dir.normalize);
   }
@@ -326,7 +326,7 @@ TuneResult Engine::tune(const TuneOptions& o) const {
 #ifdef LOWBIT_WITH_CUDA
   std::string why;
   if (!gpu_encoder_available(&why)) fail("tune: ", why);
-  const BertConfig& cfg = impl_->dir.config;
+  const EncoderConfig& cfg = impl_->dir.config;
   if (o.shapes.empty()) fail("tune: no shapes to tune");
   for (const auto& [b, n] : o.shapes)
     if (b < 1 || n < 2 || n > cfg.max_position_embeddings)
@@ -369,7 +369,7 @@ TuneResult Engine::tune(const TuneOptions& o) const {
   size_t done = 0;
   std::map<int64_t, std::vector<double>> by_tokens;  // tokens -> summed ms per mix
   for (const auto& [b, n] : o.shapes) {
-    RaggedBatch batch;
+    RaggedBatch batch(cfg);
     for (int64_t i = 0; i < b; ++i) {
       std::vector<int32_t> ids(static_cast<size_t>(n));
       for (auto& id : ids) id = int32_t(lo + int64_t(rng() % uint64_t(cfg.vocab_size - lo)));

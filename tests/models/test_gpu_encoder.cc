@@ -1,4 +1,4 @@
-// The GPU encoder (src/runtime/gpu_encoder.h) against the CPU BertModel running the same recipe:
+// The GPU encoder (src/runtime/gpu_encoder.h) against the CPU Encoder running the same recipe:
 // random BERTs of every head dim, each GEMM mode, ragged batches; the real all-MiniLM-L6-v2 on
 // real sentences (FP16 and W8A8). Budgets are on the per-token cosine of the last hidden state
 // (FP16 activations on the GPU vs FP32 on the CPU, and for quantized modes the token codes that
@@ -13,7 +13,7 @@
 
 #include "io/model_dir.h"
 #include "io/safetensors.h"
-#include "models/bert.h"
+#include "models/encoder.h"
 #include "quant/recipe.h"
 #include "runtime/gpu_encoder.h"
 #include "test_util.h"
@@ -23,8 +23,8 @@ namespace {
 
 using testing::TempDir;
 
-BertConfig random_config(int64_t hidden, int64_t heads, int64_t layers) {
-  BertConfig c;
+EncoderConfig random_config(int64_t hidden, int64_t heads, int64_t layers) {
+  EncoderConfig c;
   c.model_type = "bert";
   c.vocab_size = 120;
   c.hidden_size = hidden;
@@ -37,7 +37,7 @@ BertConfig random_config(int64_t hidden, int64_t heads, int64_t layers) {
 }
 
 // A checkpoint of random weights in Hugging Face naming, written to `path`.
-void write_random_bert(const BertConfig& c, const std::string& path, uint32_t seed) {
+void write_random_bert(const EncoderConfig& c, const std::string& path, uint32_t seed) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> nd(0.0f, 1.0f);
   std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
@@ -145,13 +145,13 @@ class GpuEncoderTest : public ::testing::Test {
 TEST_F(GpuEncoderTest, MatchesCpuEveryModeAndHeadDim) {
   // (hidden, heads): head dims 64, 32, 128.
   for (const auto& [hidden, heads] : {std::pair<int64_t, int64_t>{256, 4}, {256, 8}, {256, 2}}) {
-    const BertConfig cfg = random_config(hidden, heads, 2);
+    const EncoderConfig cfg = random_config(hidden, heads, 2);
     TempDir dir;
     write_random_bert(cfg, dir.str("model.safetensors"), uint32_t(hidden + heads));
     const SafeTensors file = SafeTensors::open(dir.str("model.safetensors"));
     const RaggedBatch batch = random_batch({1, 9, 64, 65, 130, 200}, cfg.vocab_size, 7);
     for (const ModeCase& mc : kModes) {
-      BertModel model(cfg, file);
+      Encoder model(cfg, file);
       model.apply_recipe(Recipe::uniform(mc.name, cfg.num_layers, mc.mode, mc.asym, 0));
       const Tensor ref = model.forward(batch);
       GpuEncoder gpu(model);
@@ -166,14 +166,14 @@ TEST_F(GpuEncoderTest, MatchesCpuEveryModeAndHeadDim) {
 }
 
 TEST_F(GpuEncoderTest, BatchedEqualsSingleAndGraphReplayEqualsEager) {
-  const BertConfig cfg = random_config(256, 4, 2);
+  const EncoderConfig cfg = random_config(256, 4, 2);
   TempDir dir;
   write_random_bert(cfg, dir.str("model.safetensors"), 11);
   const SafeTensors file = SafeTensors::open(dir.str("model.safetensors"));
   const RaggedBatch batch = random_batch({3, 64, 17, 128, 100}, cfg.vocab_size, 8);
   const int64_t h = cfg.hidden_size;
   for (const ModeCase& mc : {kModes[0], kModes[1], kModes[4]}) {
-    BertModel model(cfg, file);
+    Encoder model(cfg, file);
     model.apply_recipe(Recipe::uniform(mc.name, cfg.num_layers, mc.mode, mc.asym, 0));
     GpuEncoder gpu(model);
     std::vector<float> eager(size_t(batch.size() * h)), replay(eager.size());
@@ -204,13 +204,13 @@ TEST_F(GpuEncoderTest, BatchedEqualsSingleAndGraphReplayEqualsEager) {
 // survives JSON, and is rejected when it asks a GEMM for a mode its stored weights cannot give.
 TEST_F(GpuEncoderTest, QbestMixesAndPlans) {
   using M = GemmMode;
-  const BertConfig cfg = random_config(256, 4, 2);
+  const EncoderConfig cfg = random_config(256, 4, 2);
   TempDir dir;
   write_random_bert(cfg, dir.str("model.safetensors"), 21);
   const SafeTensors file = SafeTensors::open(dir.str("model.safetensors"));
   const RaggedBatch batch = random_batch({5, 64, 130, 33}, cfg.vocab_size, 9);
   const int64_t h = cfg.hidden_size;
-  BertModel w4a4(cfg, file);
+  Encoder w4a4(cfg, file);
   w4a4.apply_recipe(Recipe::uniform("w4a4", cfg.num_layers, M::W4A4, false, 0));
   GpuEncoderOptions all;
   all.all_modes = true;
@@ -224,7 +224,7 @@ TEST_F(GpuEncoderTest, QbestMixesAndPlans) {
   const std::vector<float> a8 = run(M::W4A8), w8 = run(M::W8A8), f16 = run(M::Fp16);
   double worst = 0;
   for (size_t i = 0; i < a8.size(); ++i) worst = std::max(worst, double(std::fabs(a8[i] - w8[i])));
-  BertModel w4a8(cfg, file);
+  Encoder w4a8(cfg, file);
   w4a8.apply_recipe(Recipe::uniform("w4a8", cfg.num_layers, M::W4A8, false, 0));
   const Tensor ref = w4a8.forward(batch);
   const auto [lo, mean] = row_cosines(a8.data(), ref.data<float>(), batch.tokens(), h);
@@ -256,7 +256,7 @@ TEST_F(GpuEncoderTest, QbestMixesAndPlans) {
   GpuEncoder recipe(w4a4);
   EXPECT_EQ(planned.hidden_states(small), recipe.hidden_states(small));
 
-  BertModel w8a8(cfg, file);
+  Encoder w8a8(cfg, file);
   w8a8.apply_recipe(Recipe::uniform("w8a8", cfg.num_layers, M::W8A8, false, 0));
   try {
     GpuEncoder bad(w8a8, po);
@@ -284,11 +284,11 @@ TEST_F(GpuEncoderTest, ClassifierHeadMatchesCpu) {
     for (int64_t i = 0; i < n; ++i) w = std::max(w, double(std::fabs(a[i] - b[i])));
     return w;
   };
-  const BertModel fp32(md.config, file);
+  const Encoder fp32(md.config, file);
   ASSERT_NE(fp32.head(), nullptr);
   const Tensor ref32 = fp32.classify(fp32.forward(batch), batch);
   for (const ModeCase& mc : {kModes[0], kModes[1]}) {
-    BertModel model(md.config, file);
+    Encoder model(md.config, file);
     if (mc.mode != GemmMode::Fp16)
       model.apply_recipe(Recipe::uniform(mc.name, md.config.num_layers, mc.mode, mc.asym, 0));
     const Tensor ref = model.classify(model.forward(batch), batch);  // the CPU, same recipe
@@ -341,10 +341,10 @@ TEST_F(GpuEncoderTest, RealMiniLmOnRealText) {
     ops::l2_normalize(pooled);
     return pooled;
   };
-  const BertModel fp32(md.config, file);
+  const Encoder fp32(md.config, file);
   const Tensor fp32_pooled = pooled_of(fp32.forward(batch));
   for (const ModeCase& mc : {kModes[0], kModes[1]}) {
-    BertModel model(md.config, file);
+    Encoder model(md.config, file);
     if (mc.mode != GemmMode::Fp16)  // FP16: the GPU against the FP32 model itself
       model.apply_recipe(Recipe::uniform(mc.name, md.config.num_layers, mc.mode, mc.asym, 0));
     const Tensor ref = model.forward(batch);

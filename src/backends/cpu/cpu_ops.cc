@@ -125,7 +125,7 @@ void add_layer_norm_f32(const float* x, const float* residual, const float* gamm
 }
 
 void attention_f32(const float* qkv, const int32_t* cu_seqlens, int64_t batch, int64_t heads,
-                   int64_t head_dim, float* out) {
+                   int64_t head_dim, float* out, const float* rel_bias, int64_t rel_span) {
   const int64_t hidden = heads * head_dim;
   const int64_t stride = 3 * hidden;
   const float scale = 1.0f / std::sqrt(float(head_dim));
@@ -158,7 +158,13 @@ void attention_f32(const float* qkv, const int32_t* cu_seqlens, int64_t batch, i
             for (int64_t j = 0; j < len; ++j) p[size_t(j)] += qd * kd[j];
           }
           float mx = -INFINITY;
-          for (int64_t j = 0; j < len; ++j) mx = std::max(mx, p[size_t(j)] *= scale);
+          if (rel_bias) {  // scores / sqrt(d) + bias[h, j - i] (MPNet's order)
+            const float* rb = rel_bias + h * (2 * rel_span - 1) + (rel_span - 1) - i;
+            for (int64_t j = 0; j < len; ++j) p[size_t(j)] = p[size_t(j)] * scale + rb[j];
+            for (int64_t j = 0; j < len; ++j) mx = std::max(mx, p[size_t(j)]);
+          } else {
+            for (int64_t j = 0; j < len; ++j) mx = std::max(mx, p[size_t(j)] *= scale);
+          }
           float denom = 0;
           for (int64_t j = 0; j < len; ++j) denom += (p[size_t(j)] = std::exp(p[size_t(j)] - mx));
           const float inv = 1.0f / denom;
@@ -182,9 +188,13 @@ void embed_sum_f32(const int32_t* ids, const int32_t* positions, const int32_t* 
   for (int64_t t = 0; t < tokens; ++t) {
     const float* a = word + int64_t(ids[t]) * n;
     const float* b = pos + int64_t(positions[t]) * n;
-    const float* c = type + int64_t(type_ids[t]) * n;
     float* o = out + t * n;
-    for (int64_t j = 0; j < n; ++j) o[j] = a[j] + b[j] + c[j];
+    if (type) {
+      const float* c = type + int64_t(type_ids[t]) * n;
+      for (int64_t j = 0; j < n; ++j) o[j] = a[j] + b[j] + c[j];
+    } else {
+      for (int64_t j = 0; j < n; ++j) o[j] = a[j] + b[j];
+    }
   }
 }
 

@@ -26,10 +26,15 @@ void add_layer_norm_f32(const float* x, const float* residual, const float* gamm
 
 // Multi-head self-attention over a ragged batch: qkv [T, 3H] (q | k | v, head h at columns
 // h*d..h*d+d of each part), sequences given by cu_seqlens[0..batch], out [T, H].
+// rel_bias (may be null): an additive score bias by relative position, [heads, 2 * rel_span - 1],
+// entry r + rel_span - 1 for key position minus query position r (|r| < rel_span); sequences
+// must then be at most rel_span long.
 void attention_f32(const float* qkv, const int32_t* cu_seqlens, int64_t batch, int64_t heads,
-                   int64_t head_dim, float* out);
+                   int64_t head_dim, float* out, const float* rel_bias = nullptr,
+                   int64_t rel_span = 0);
 
-// out[t] = word[ids[t]] + pos[positions[t]] + type[type_ids[t]] (rows of width n).
+// out[t] = word[ids[t]] + pos[positions[t]] + type[type_ids[t]] (rows of width n); type may be
+// null (a model without token types).
 void embed_sum_f32(const int32_t* ids, const int32_t* positions, const int32_t* type_ids,
                    const float* word, const float* pos, const float* type, float* out,
                    int64_t tokens, int64_t n);

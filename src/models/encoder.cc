@@ -1,12 +1,18 @@
-#include "models/bert.h"
+#include "models/encoder.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
 #include "core/dtype.h"
+#include "models/registry.h"
 
 namespace lowbit {
+
+RaggedBatch::RaggedBatch(const EncoderConfig& config)
+    : first_position_(config.first_position()),
+      pad_id_(config.positions == PositionScheme::PaddingOffset ? config.pad_token_id : -1),
+      type_ids_(config.type_vocab_size > 1) {}
 
 void RaggedBatch::add(const std::vector<int32_t>& seq_ids,
                       const std::vector<int32_t>& seq_type_ids) {
@@ -14,12 +20,24 @@ void RaggedBatch::add(const std::vector<int32_t>& seq_ids,
   if (seq_ids.size() != seq_type_ids.size()) fail("ids and type ids differ in length");
   if (cu_seqlens.empty()) cu_seqlens.push_back(0);
   ids.insert(ids.end(), seq_ids.begin(), seq_ids.end());
-  type_ids.insert(type_ids.end(), seq_type_ids.begin(), seq_type_ids.end());
-  for (size_t i = 0; i < seq_ids.size(); ++i) positions.push_back(int32_t(i));
+  if (type_ids_)
+    type_ids.insert(type_ids.end(), seq_type_ids.begin(), seq_type_ids.end());
+  else
+    type_ids.resize(ids.size(), 0);
+  // transformers' create_position_ids_from_input_ids: padding_idx + the count of non-pad tokens
+  // so far, and padding_idx itself for a pad token.
+  int32_t next = first_position_;
+  for (int32_t id : seq_ids) {
+    if (id == pad_id_) {
+      positions.push_back(first_position_ - 1);
+    } else {
+      positions.push_back(next++);
+    }
+  }
   cu_seqlens.push_back(int32_t(ids.size()));
 }
 
-Linear& BertLayer::gemm(int g) {
+Linear& EncoderLayer::gemm(int g) {
   switch (g) {
     case 0:
       return qkv;
@@ -32,15 +50,16 @@ Linear& BertLayer::gemm(int g) {
   }
   fail("GEMM index ", g, " out of range");
 }
-const Linear& BertLayer::gemm(int g) const { return const_cast<BertLayer*>(this)->gemm(g); }
+const Linear& EncoderLayer::gemm(int g) const { return const_cast<EncoderLayer*>(this)->gemm(g); }
 
 namespace {
-std::string detect_prefix(const SafeTensors& file) {
-  if (file.find("embeddings.word_embeddings.weight")) return "";
-  if (file.find("bert.embeddings.word_embeddings.weight")) return "bert.";
-  fail(file.path(),
-       ": no BERT embeddings found (expected a tensor named "
-       "embeddings.word_embeddings.weight or bert.embeddings.word_embeddings.weight)");
+std::string detect_prefix(const SafeTensors& file, const EncoderNames& n,
+                          const std::string& model_type) {
+  for (const std::string& p : n.prefixes)
+    if (file.find(p + n.word + ".weight")) return p;
+  std::string tried;
+  for (const std::string& p : n.prefixes) tried += (tried.empty() ? "" : " or ") + p + n.word + ".weight";
+  fail(file.path(), ": no ", model_type, " embeddings found (expected a tensor named ", tried, ")");
 }
 
 ops::Epilogue epilogue_for(Activation a) {
@@ -51,42 +70,82 @@ ops::Epilogue epilogue_for(Activation a) {
       return ops::Epilogue::GeluTanh;
     case Activation::Relu:
       return ops::Epilogue::Relu;
+    case Activation::Tanh:
+      break;
   }
-  return ops::Epilogue::None;
+  fail("activation ", activation_name(a), " is not an FFN activation");
 }
 
-std::string layer_prefix(int64_t i) { return "encoder.layer." + std::to_string(i) + "."; }
+std::string layer_prefix(const EncoderNames& n, int64_t i) {
+  return n.layer + std::to_string(i) + ".";
+}
 
-// Stored names of the four GEMMs of a layer (q1's Q, K and V are fused into one).
-std::string gemm_stored_name(int64_t layer, int g) {
-  static const char* kNames[] = {"attention.self.qkv", "attention.output.dense",
-                                 "intermediate.dense", "output.dense"};
-  return layer_prefix(layer) + kNames[g];
+// MPNet's relative_position_bucket (transformers, float32 logarithms as torch computes them)
+// for key position minus query position `rel`.
+int64_t relative_bucket(int64_t rel, int64_t buckets, int64_t max_distance) {
+  int64_t ret = 0;
+  int64_t n = -rel;
+  buckets /= 2;
+  if (n < 0) ret += buckets;
+  n = n < 0 ? -n : n;
+  const int64_t max_exact = buckets / 2;
+  if (n < max_exact) return ret + n;
+  const float lg = std::log(float(n) / float(max_exact)) /
+                   float(std::log(double(max_distance) / double(max_exact)));
+  int64_t large = max_exact + int64_t(lg * float(buckets - max_exact));
+  return ret + std::min(large, buckets - 1);
+}
+
+float head_act(Activation a, float x) {
+  switch (a) {
+    case Activation::Tanh:
+      return std::tanh(x);
+    case Activation::Relu:
+      return x > 0 ? x : 0.0f;
+    case Activation::GeluErf:
+      return float(0.5 * double(x) * (1.0 + std::erf(double(x) / std::sqrt(2.0))));
+    case Activation::GeluTanh:
+      break;
+  }
+  fail("unsupported head activation ", activation_name(a));
 }
 }  // namespace
 
-void BertModel::load_embeddings(const WeightSource& src) {
+void Encoder::load_embeddings(const WeightSource& src, const EncoderNames& n) {
   const int64_t h = config_.hidden_size;
-  word_emb_ = src.load("embeddings.word_embeddings.weight", {config_.vocab_size, h});
-  pos_emb_ =
-      src.load("embeddings.position_embeddings.weight", {config_.max_position_embeddings, h});
-  type_emb_ = src.load("embeddings.token_type_embeddings.weight", {config_.type_vocab_size, h});
-  emb_ln_ = LayerNorm::load(src, "embeddings.LayerNorm", h, config_.layer_norm_eps);
-  if (src.has(layer_prefix(config_.num_layers) + "attention.output.dense.bias"))
+  word_emb_ = src.load(n.word + ".weight", {config_.vocab_size, h});
+  pos_emb_ = src.load(n.position + ".weight", {config_.max_position_embeddings, h});
+  if (config_.type_vocab_size > 0)
+    type_emb_ = src.load(n.token_type + ".weight", {config_.type_vocab_size, h});
+  emb_ln_ = LayerNorm::load(src, n.embedding_ln, h, config_.layer_norm_eps);
+  if (src.has(layer_prefix(n, config_.num_layers) + n.attn_out + ".bias"))
     fail(src.path(), ": has more encoder layers than num_hidden_layers = ", config_.num_layers,
          " in config.json");
+  if (config_.relative_attention_buckets > 0) {
+    const int64_t nb = config_.relative_attention_buckets, heads = config_.num_heads;
+    rel_bias_table_ = src.load(n.relative_bias + ".weight", {nb, heads});
+    // [heads, 2L - 1]: the bias of every relative position a sequence of at most L can have.
+    const int64_t span = config_.max_position_embeddings;
+    rel_bias_ = Tensor::empty({heads, 2 * span - 1});
+    for (int64_t r = -(span - 1); r < span; ++r) {
+      const int64_t b = relative_bucket(r, nb, config_.relative_max_distance);
+      for (int64_t hd = 0; hd < heads; ++hd)
+        rel_bias_.data<float>()[hd * (2 * span - 1) + r + span - 1] =
+            rel_bias_table_.data<float>()[b * heads + hd];
+    }
+  }
 }
 
 void ClassifierHead::forward(const float* cls, int64_t batch, float* logits) const {
-  const int64_t h = pooler_w.dim(1), n = labels();
+  const int64_t h = dense_w.dim(1), n = labels();
   std::vector<float> pooled(static_cast<size_t>(h));
   for (int64_t r = 0; r < batch; ++r) {
     const float* x = cls + r * h;
     for (int64_t j = 0; j < h; ++j) {
-      const float* w = pooler_w.data<float>() + j * h;
+      const float* w = dense_w.data<float>() + j * h;
       double s = 0;
       for (int64_t k = 0; k < h; ++k) s += double(w[k]) * double(x[k]);
-      pooled[size_t(j)] = std::tanh(float(s + double(pooler_b.data<float>()[j])));
+      pooled[size_t(j)] = head_act(act, float(s + double(dense_b.data<float>()[j])));
     }
     for (int64_t l = 0; l < n; ++l) {
       const float* w = this->w.data<float>() + l * h;
@@ -97,28 +156,31 @@ void ClassifierHead::forward(const float* cls, int64_t batch, float* logits) con
   }
 }
 
-void BertModel::load_head(const SafeTensors& file, const std::string& prefix) {
-  if (!file.find("classifier.weight")) return;
+void Encoder::load_head(const SafeTensors& file, const std::string& prefix,
+                        const EncoderNames& names) {
+  const std::string out = names.head_out + ".weight";
+  if (!file.find(out)) return;
   const int64_t h = config_.hidden_size;
-  const TensorView& cw = file.at("classifier.weight");
+  const TensorView& cw = file.at(out);
   if (cw.shape.size() != 2 || cw.shape[1] != h)
-    fail(file.path(), ": classifier.weight must be [labels, ", h, "]");
+    fail(file.path(), ": ", out, " must be [labels, ", h, "]");
   const int64_t n = cw.shape[0];
   if (config_.labels.empty())
     for (int64_t i = 0; i < n; ++i) config_.labels.push_back("LABEL_" + std::to_string(i));
   if (int64_t(config_.labels.size()) != n)
-    fail(file.path(), ": classifier.weight has ", n, " rows but config.json names ",
+    fail(file.path(), ": ", out, " has ", n, " rows but config.json names ",
          config_.labels.size(), " labels (id2label)");
-  const WeightSource pre(file, prefix), top(file, "");
+  const WeightSource dense(file, names.head_dense_in_encoder ? prefix : ""), top(file, "");
   ClassifierHead hd;
-  hd.pooler_w = pre.load("pooler.dense.weight", {h, h});
-  hd.pooler_b = pre.load("pooler.dense.bias", {h});
-  hd.w = top.load("classifier.weight", {n, h});
-  hd.b = top.load("classifier.bias", {n});
+  hd.dense_w = dense.load(names.head_dense + ".weight", {h, h});
+  hd.dense_b = dense.load(names.head_dense + ".bias", {h});
+  hd.act = config_.head_activation;
+  hd.w = top.load(out, {n, h});
+  hd.b = top.load(names.head_out + ".bias", {n});
   head_ = std::move(hd);
 }
 
-Tensor BertModel::classify(const Tensor& hidden, const RaggedBatch& batch) const {
+Tensor Encoder::classify(const Tensor& hidden, const RaggedBatch& batch) const {
   if (!head_) fail("this model has no classification head (classifier.weight)");
   const int64_t h = config_.hidden_size, n = head_->labels();
   std::vector<float> cls(size_t(batch.size() * h));
@@ -130,59 +192,64 @@ Tensor BertModel::classify(const Tensor& hidden, const RaggedBatch& batch) const
   return logits;
 }
 
-BertModel::BertModel(const BertConfig& config, const SafeTensors& file) : config_(config) {
-  const std::string prefix = detect_prefix(file);
+Encoder::Encoder(const EncoderConfig& config, const SafeTensors& file) : config_(config) {
+  const EncoderNames& n = hf_names(config.model_type);
+  const std::string prefix = detect_prefix(file, n, config.model_type);
   const WeightSource src(file, prefix);
-  load_embeddings(src);
-  load_head(file, prefix);
+  load_embeddings(src, n);
+  load_head(file, prefix, n);
   const int64_t h = config.hidden_size, inter = config.intermediate_size;
   for (int64_t i = 0; i < config.num_layers; ++i) {
-    const std::string p = layer_prefix(i);
-    BertLayer l;
-    l.qkv = Linear::load_qkv(src, p + "attention.self.", h);
-    l.attn_out = Linear::load(src, p + "attention.output.dense", h, h);
-    l.attn_ln = LayerNorm::load(src, p + "attention.output.LayerNorm", h, config.layer_norm_eps);
-    l.ffn_in = Linear::load(src, p + "intermediate.dense", h, inter);
-    l.ffn_out = Linear::load(src, p + "output.dense", inter, h);
-    l.ffn_ln = LayerNorm::load(src, p + "output.LayerNorm", h, config.layer_norm_eps);
+    const std::string p = layer_prefix(n, i);
+    EncoderLayer l;
+    l.qkv = Linear::load_qkv(src, p, {n.q, n.k, n.v}, h);
+    l.qkv.name = lowbit_gemm_name(i, 0);
+    l.attn_out = Linear::load(src, p + n.attn_out, h, h);
+    l.attn_ln = LayerNorm::load(src, p + n.attn_ln, h, config.layer_norm_eps);
+    l.ffn_in = Linear::load(src, p + n.ffn_in, h, inter);
+    l.ffn_out = Linear::load(src, p + n.ffn_out, inter, h);
+    l.ffn_ln = LayerNorm::load(src, p + n.ffn_ln, h, config.layer_norm_eps);
+    for (int g = 1; g < kGemmsPerLayer; ++g) l.gemm(g).name = lowbit_gemm_name(i, g);
     layers_.push_back(std::move(l));
   }
 }
 
-BertModel::BertModel(const BertConfig& config, const SafeTensors& file, const Recipe& recipe)
+Encoder::Encoder(const EncoderConfig& config, const SafeTensors& file, const Recipe& recipe)
     : config_(config) {
   if (int64_t(recipe.layers.size()) != config.num_layers)
     fail("recipe has ", recipe.layers.size(), " layers, config.json ", config.num_layers);
+  const EncoderNames& n = lowbit_names();
   const WeightSource src(file, "");
-  load_embeddings(src);
-  load_head(file, "");
+  load_embeddings(src, n);
+  load_head(file, "", n);
   const int64_t h = config.hidden_size, inter = config.intermediate_size;
   const int64_t in[] = {h, h, h, inter}, out[] = {3 * h, h, inter, h};
   for (int64_t i = 0; i < config.num_layers; ++i) {
-    const std::string p = layer_prefix(i);
-    BertLayer l;
+    const std::string p = layer_prefix(n, i);
+    EncoderLayer l;
     for (int g = 0; g < kGemmsPerLayer; ++g)
-      l.gemm(g) = Linear::load_lowbit(src, gemm_stored_name(i, g),
+      l.gemm(g) = Linear::load_lowbit(src, lowbit_gemm_name(i, g),
                                       recipe.layers[size_t(i)][size_t(g)], in[g], out[g]);
-    l.attn_ln = LayerNorm::load(src, p + "attention.output.LayerNorm", h, config.layer_norm_eps);
-    l.ffn_ln = LayerNorm::load(src, p + "output.LayerNorm", h, config.layer_norm_eps);
+    l.attn_ln = LayerNorm::load(src, p + n.attn_ln, h, config.layer_norm_eps);
+    l.ffn_ln = LayerNorm::load(src, p + n.ffn_ln, h, config.layer_norm_eps);
     layers_.push_back(std::move(l));
   }
 }
 
-void BertModel::apply_recipe(const Recipe& recipe) {
+void Encoder::apply_recipe(const Recipe& recipe) {
   if (recipe.layers.size() != layers_.size())
     fail("recipe has ", recipe.layers.size(), " layers, the model ", layers_.size());
   for (size_t i = 0; i < layers_.size(); ++i)
     for (int g = 0; g < kGemmsPerLayer; ++g) {
       Linear& lin = layers_[i].gemm(g);
-      lin.name = gemm_stored_name(int64_t(i), g);
+      lin.name = lowbit_gemm_name(int64_t(i), g);
       lin.set_quant(recipe.layers[i][size_t(g)]);
     }
 }
 
-int64_t BertModel::parameter_count() const {
-  int64_t n = word_emb_.numel() + pos_emb_.numel() + type_emb_.numel() + 2 * emb_ln_.gamma.numel();
+int64_t Encoder::parameter_count() const {
+  int64_t n = word_emb_.numel() + pos_emb_.numel() + (type_emb_.defined() ? type_emb_.numel() : 0) +
+              (rel_bias_table_.defined() ? rel_bias_table_.numel() : 0) + 2 * emb_ln_.gamma.numel();
   for (const auto& l : layers_) {
     for (int g = 0; g < kGemmsPerLayer; ++g) {
       const Linear& lin = l.gemm(g);
@@ -193,7 +260,7 @@ int64_t BertModel::parameter_count() const {
   return n;
 }
 
-Tensor BertModel::forward(const RaggedBatch& batch, const Observer* observer) const {
+Tensor Encoder::forward(const RaggedBatch& batch, const Observer* observer) const {
   const int64_t t = batch.tokens(), h = config_.hidden_size;
   GemmInput x;  // the residual stream [tokens, hidden], quantized for the next q1
   x.x = Tensor::empty({t, h});
@@ -210,10 +277,10 @@ Tensor BertModel::forward(const RaggedBatch& batch, const Observer* observer) co
     if (observer) (*observer)(int64_t(layer), gemm, in);
   };
   for (size_t i = 0; i < layers_.size(); ++i) {
-    const BertLayer& l = layers_[i];
+    const EncoderLayer& l = layers_[i];
     observe(i, 0, x.x);
     l.qkv.forward(x, qkv);
-    ops::attention(qkv, batch.cu_seqlens, config_.num_heads, ctx.x);
+    ops::attention(qkv, batch.cu_seqlens, config_.num_heads, ctx.x, rel_bias_);
     l.attn_out.emit_input(ctx);  // attention + quantize
     observe(i, 1, ctx.x);
     l.attn_out.forward(ctx, proj);
@@ -264,16 +331,19 @@ void export_linear(const Linear& l, std::vector<OwnedTensor>& out) {
 }
 }  // namespace
 
-std::vector<OwnedTensor> BertModel::export_tensors() const {
+std::vector<OwnedTensor> Encoder::export_tensors() const {
   std::vector<OwnedTensor> out;
   out.push_back(owned_f32("embeddings.word_embeddings.weight", word_emb_));
   out.push_back(owned_f32("embeddings.position_embeddings.weight", pos_emb_));
-  out.push_back(owned_f32("embeddings.token_type_embeddings.weight", type_emb_));
+  if (type_emb_.defined())
+    out.push_back(owned_f32("embeddings.token_type_embeddings.weight", type_emb_));
+  if (rel_bias_table_.defined())
+    out.push_back(owned_f32("encoder.relative_attention_bias.weight", rel_bias_table_));
   out.push_back(owned_f32("embeddings.LayerNorm.weight", emb_ln_.gamma));
   out.push_back(owned_f32("embeddings.LayerNorm.bias", emb_ln_.beta));
   for (size_t i = 0; i < layers_.size(); ++i) {
-    const BertLayer& l = layers_[i];
-    const std::string p = layer_prefix(int64_t(i));
+    const EncoderLayer& l = layers_[i];
+    const std::string p = layer_prefix(lowbit_names(), int64_t(i));
     for (int g = 0; g < kGemmsPerLayer; ++g) export_linear(l.gemm(g), out);
     out.push_back(owned_f32(p + "attention.output.LayerNorm.weight", l.attn_ln.gamma));
     out.push_back(owned_f32(p + "attention.output.LayerNorm.bias", l.attn_ln.beta));
@@ -281,8 +351,8 @@ std::vector<OwnedTensor> BertModel::export_tensors() const {
     out.push_back(owned_f32(p + "output.LayerNorm.bias", l.ffn_ln.beta));
   }
   if (head_) {
-    out.push_back(owned_f32("pooler.dense.weight", head_->pooler_w));
-    out.push_back(owned_f32("pooler.dense.bias", head_->pooler_b));
+    out.push_back(owned_f32("pooler.dense.weight", head_->dense_w));
+    out.push_back(owned_f32("pooler.dense.bias", head_->dense_b));
     out.push_back(owned_f32("classifier.weight", head_->w));
     out.push_back(owned_f32("classifier.bias", head_->b));
   }

@@ -1,6 +1,8 @@
-// BERT encoder (Post-LN), running on a ragged batch: sequences concatenated along the token
-// axis with cumulative offsets, so no padding is ever computed. Each of the four GEMMs of a
-// layer carries its own quantization strategy (src/quant/recipe.h).
+// The transformer encoder (Post-LN) that every BERT-family model runs as (bert, roberta,
+// xlm-roberta, distilbert, mpnet, electra: the registry maps their weight names, EncoderConfig
+// holds their flags), on a ragged batch: sequences concatenated along the token axis with
+// cumulative offsets, so no padding is ever computed. Each of the four GEMMs of a layer carries
+// its own quantization strategy (src/quant/recipe.h).
 #pragma once
 
 #include <functional>
@@ -14,7 +16,14 @@
 
 namespace lowbit {
 
+struct EncoderNames;  // models/registry.h
+
 struct RaggedBatch {
+  RaggedBatch() = default;
+  // Position ids and token types as `config`'s model makes them (RoBERTa-style offsets; type
+  // ids zeroed when the model has at most one token type).
+  explicit RaggedBatch(const EncoderConfig& config);
+
   std::vector<int32_t> ids;         // [T]
   std::vector<int32_t> type_ids;    // [T]
   std::vector<int32_t> positions;   // [T], 0.. within each sequence
@@ -22,11 +31,16 @@ struct RaggedBatch {
 
   int64_t tokens() const { return int64_t(ids.size()); }
   int64_t size() const { return int64_t(cu_seqlens.size()) - 1; }
-  // Appends one sequence; positions restart at 0.
+  // Appends one sequence; positions restart at the model's first position.
   void add(const std::vector<int32_t>& seq_ids, const std::vector<int32_t>& seq_type_ids);
+
+ private:
+  int32_t first_position_ = 0;
+  int32_t pad_id_ = -1;  // PaddingOffset: a pad token keeps position first_position_ - 1
+  bool type_ids_ = true;
 };
 
-struct BertLayer {
+struct EncoderLayer {
   Linear qkv;       // q1: [3H, H]
   Linear attn_out;  // q2: [H, H]
   LayerNorm attn_ln;
@@ -38,11 +52,14 @@ struct BertLayer {
   const Linear& gemm(int g) const;
 };
 
-// BertForSequenceClassification's head, in FP32 (never quantized): the pooler (dense + tanh on
-// each sequence's first token, [CLS]) and the classifier (one logit per label).
+// The sequence classification head, in FP32 (never quantized), on each sequence's first token:
+// a dense layer with its activation (BERT's pooler + tanh, RoBERTa's classifier.dense + tanh,
+// DistilBERT's pre_classifier + relu, ELECTRA's classifier.dense + gelu), then the output
+// projection (one logit per label).
 struct ClassifierHead {
-  Tensor pooler_w, pooler_b;  // [H, H], [H]
-  Tensor w, b;                // [labels, H], [labels]
+  Tensor dense_w, dense_b;  // [H, H], [H]
+  Activation act = Activation::Tanh;
+  Tensor w, b;  // [labels, H], [labels]
   int64_t labels() const { return w.dim(0); }
   // logits [batch, labels] from the first-token rows cls [batch, H] (float32, double sums).
   void forward(const float* cls, int64_t batch, float* logits) const;
@@ -56,14 +73,14 @@ struct OwnedTensor {
   std::vector<std::byte> bytes;
 };
 
-class BertModel {
+class Encoder {
  public:
   // A Hugging Face FP32/FP16/BF16 checkpoint: loads every weight by name and checks each shape
-  // against `config`. Accepts bare BertModel names ("embeddings...") and task-model names
+  // against `config`. Accepts bare Encoder names ("embeddings...") and task-model names
   // ("bert.embeddings..."). Every GEMM starts in FP32 mode.
-  BertModel(const BertConfig& config, const SafeTensors& file);
+  Encoder(const EncoderConfig& config, const SafeTensors& file);
   // A lowbit model: quantized tensors as `recipe` says (the loader checks every one).
-  BertModel(const BertConfig& config, const SafeTensors& file, const Recipe& recipe);
+  Encoder(const EncoderConfig& config, const SafeTensors& file, const Recipe& recipe);
 
   // Quantizes the FP32 weights in memory as `recipe` says (layer count must match).
   void apply_recipe(const Recipe& recipe);
@@ -79,28 +96,34 @@ class BertModel {
   // logits [batch, labels] of a forward pass's last hidden state (throws without a head).
   Tensor classify(const Tensor& hidden, const RaggedBatch& batch) const;
 
-  const BertConfig& config() const { return config_; }
+  const EncoderConfig& config() const { return config_; }
   int64_t parameter_count() const;
-  std::vector<BertLayer>& layers() { return layers_; }
-  const std::vector<BertLayer>& layers() const { return layers_; }
+  std::vector<EncoderLayer>& layers() { return layers_; }
+  const std::vector<EncoderLayer>& layers() const { return layers_; }
   // Embedding tables [rows, hidden] and their LayerNorm (the GPU encoder uploads them).
   const Tensor& word_embeddings() const { return word_emb_; }
   const Tensor& position_embeddings() const { return pos_emb_; }
-  const Tensor& type_embeddings() const { return type_emb_; }
+  const Tensor& type_embeddings() const { return type_emb_; }  // undefined: no token types
+  // MPNet's relative attention bias by relative position, [heads, 2 * max_position - 1]
+  // (undefined for the other families).
+  const Tensor& relative_bias() const { return rel_bias_; }
   const LayerNorm& embedding_layer_norm() const { return emb_ln_; }
   // Every tensor in lowbit naming: embeddings and LayerNorms F32; each Linear as its strategy
   // stores it (<name>.weight F32/F16, or <name>.qweight U8 + .wscale F32 + .wsum I32) + .bias.
   std::vector<OwnedTensor> export_tensors() const;
 
  private:
-  void load_embeddings(const WeightSource& src);
-  // The head from `file` (pooler under `prefix`, classifier at the top level) when it has one.
-  void load_head(const SafeTensors& file, const std::string& prefix);
+  void load_embeddings(const WeightSource& src, const EncoderNames& names);
+  // The head from `file` when it has one.
+  void load_head(const SafeTensors& file, const std::string& prefix,
+                 const EncoderNames& names);
   std::optional<ClassifierHead> head_;
-  BertConfig config_;
+  EncoderConfig config_;
   Tensor word_emb_, pos_emb_, type_emb_;
+  Tensor rel_bias_table_;  // [buckets, heads] as stored
+  Tensor rel_bias_;        // [heads, 2 * max_position - 1], expanded from the table
   LayerNorm emb_ln_;
-  std::vector<BertLayer> layers_;
+  std::vector<EncoderLayer> layers_;
 };
 
 }  // namespace lowbit
