@@ -43,6 +43,20 @@ inline std::string minilm_dir() {
                 "(or set LOWBIT_MINILM_DIR)";                                             \
   } while (0)
 
+// The real all-mpnet-base-v2 folder (scripts/install_deps.sh reassembles it from PyPI):
+// $LOWBIT_MPNET_DIR, else where install_deps puts it.
+inline std::string mpnet_dir() {
+  const char* env = std::getenv("LOWBIT_MPNET_DIR");
+  return env ? env : "/usr/local/share/lowbit/models/all-mpnet-base-v2";
+}
+
+#define LOWBIT_REQUIRE_MPNET()                                                             \
+  do {                                                                                     \
+    if (!std::filesystem::exists(::lowbit::testing::mpnet_dir() + "/model.safetensors"))   \
+      FAIL() << "the real all-mpnet-base-v2 is missing from " << ::lowbit::testing::mpnet_dir() \
+             << ": run scripts/install_deps.sh (or set LOWBIT_MPNET_DIR)";                 \
+  } while (0)
+
 // The error Engine::load gives for a folder, or "" when it loads.
 inline std::string engine_load_error(const std::string& dir) {
   try {

@@ -291,6 +291,8 @@ struct GpuEncoder::Impl {
   std::optional<GemmMix> cur_mix;  // the mix of the pass being enqueued (nullopt: recipe)
 
   DevBuf word, pos, type;
+  DevBuf rel_bias;  // [heads, 2 · rel_span - 1] · log2(e) (MPNet), else empty
+  int64_t rel_span = 0;
   GpuLayerNorm emb_ln;
   std::vector<GpuLayer> layers;
   int64_t weights_bytes = 0;
@@ -411,9 +413,13 @@ GpuEncoder::Impl::Impl(const Encoder& model, const GpuEncoderOptions& opts)
 
   word = upload_tensor(model.word_embeddings());
   pos = upload_tensor(model.position_embeddings());
-  if (model.relative_bias().defined())
-    fail("GPU encoder: ", cfg.model_type,
-         "'s relative attention bias is not in the GPU attention kernel yet (use --device cpu)");
+  if (model.relative_bias().defined()) {  // MPNet: the kernel adds it in the exp2 domain
+    Tensor b = Tensor::empty(model.relative_bias().shape());
+    for (int64_t i = 0; i < b.numel(); ++i)
+      b.data<float>()[i] = float(double(model.relative_bias().data<float>()[i]) * 1.4426950408889634);
+    rel_bias = upload_tensor(b);
+    rel_span = cfg.max_position_embeddings;
+  }
   // A model without token types runs with one zero row (x + 0.0f is x).
   type = model.type_embeddings().defined() ? upload_tensor(model.type_embeddings())
                                            : upload_tensor(Tensor::zeros({1, cfg.hidden_size}));
@@ -657,6 +663,8 @@ void GpuEncoder::Impl::enqueue(const Shape& s, bool pool) {
     fa.heads = cfg.num_heads;
     fa.head_dim = cfg.head_dim();
     fa.out = ctx.as();
+    fa.rel_bias_log2 = rel_bias.as<float>();
+    fa.rel_span = rel_span;
     fa.stream = stream;
     cuda::flash_attention(fa);
     mark("attention");

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -14,6 +16,8 @@
 #include "io/model_dir.h"
 #include "io/safetensors.h"
 #include "models/encoder.h"
+#include "models/registry.h"
+#include "ops/op.h"
 #include "quant/recipe.h"
 #include "runtime/gpu_encoder.h"
 #include "test_util.h"
@@ -269,6 +273,92 @@ TEST_F(GpuEncoderTest, QbestMixesAndPlans) {
   EXPECT_THROW(QbestPlan::from_json(broken, "plan"), Error);
 }
 
+// A random checkpoint of `c`'s family in its own Hugging Face names (models/registry.h), with
+// the family's extras (MPNet's relative attention bias table).
+void write_random_family(const EncoderConfig& c, const std::string& path, uint32_t seed) {
+  const EncoderNames& n = hf_names(c.model_type);
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
+  std::vector<std::vector<float>> data;
+  auto add = [&](const std::string& name, std::vector<int64_t> shape, float mean, float sd) {
+    int64_t k = 1;
+    for (int64_t d : shape) k *= d;
+    std::vector<float> v(static_cast<size_t>(k));
+    for (float& x : v) x = mean + sd * nd(rng);
+    shapes.emplace_back(name, std::move(shape));
+    data.push_back(std::move(v));
+  };
+  const int64_t h = c.hidden_size, in = c.intermediate_size;
+  auto dense = [&](const std::string& name, int64_t out, int64_t inn) {
+    add(name + ".weight", {out, inn}, 0, 1.0f / std::sqrt(float(inn)));
+    add(name + ".bias", {out}, 0, 0.05f);
+  };
+  auto norm = [&](const std::string& name) {
+    add(name + ".weight", {h}, 1, 0.1f);
+    add(name + ".bias", {h}, 0, 0.05f);
+  };
+  add(n.word + ".weight", {c.vocab_size, h}, 0, 0.5f);
+  add(n.position + ".weight", {c.max_position_embeddings, h}, 0, 0.2f);
+  if (c.type_vocab_size > 0) add(n.token_type + ".weight", {c.type_vocab_size, h}, 0, 0.2f);
+  norm(n.embedding_ln);
+  if (c.relative_attention_buckets > 0)
+    add(n.relative_bias + ".weight", {c.relative_attention_buckets, c.num_heads}, 0, 1.0f);
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    const std::string p = n.layer + std::to_string(l) + ".";
+    for (const std::string* part : {&n.q, &n.k, &n.v}) dense(p + *part, h, h);
+    dense(p + n.attn_out, h, h);
+    norm(p + n.attn_ln);
+    dense(p + n.ffn_in, in, h);
+    dense(p + n.ffn_out, h, in);
+    norm(p + n.ffn_ln);
+  }
+  std::vector<TensorToWrite> w;
+  for (size_t i = 0; i < data.size(); ++i)
+    w.push_back({shapes[i].first, DType::F32, shapes[i].second, std::as_bytes(std::span(data[i]))});
+  write_safetensors(path, w);
+}
+
+// Every family the registry knows runs on the GPU as on the CPU: RoBERTa / XLM-R position
+// offsets and a single token type, DistilBERT and MPNet without token types, MPNet's relative
+// attention bias inside the flash attention kernel. Budgets as MatchesCpuEveryModeAndHeadDim.
+TEST_F(GpuEncoderTest, EveryFamilyMatchesCpu) {
+  for (const char* type : {"roberta", "xlm-roberta", "distilbert", "mpnet", "electra"}) {
+    EncoderConfig cfg = random_config(256, 4, 2);
+    cfg.model_type = type;
+    const std::string t = type;
+    cfg.type_vocab_size = t == "distilbert" || t == "mpnet" ? 0 : (t == "electra" ? 2 : 1);
+    if (t == "roberta" || t == "xlm-roberta" || t == "mpnet") {
+      cfg.positions = PositionScheme::PaddingOffset;
+      cfg.pad_token_id = 1;
+      cfg.max_position_embeddings = 514;
+    }
+    if (t == "mpnet") cfg.relative_attention_buckets = 32;
+    TempDir dir;
+    write_random_family(cfg, dir.str("model.safetensors"), 17);
+    const SafeTensors file = SafeTensors::open(dir.str("model.safetensors"));
+    std::mt19937 rng(3);
+    RaggedBatch batch(cfg);
+    for (int len : {1, 9, 64, 65, 130, 300, 512}) {
+      std::vector<int32_t> ids(static_cast<size_t>(len));
+      for (auto& id : ids) id = int32_t(2 + rng() % uint32_t(cfg.vocab_size - 2));
+      batch.add(ids, std::vector<int32_t>(ids.size(), 0));
+    }
+    for (const ModeCase& mc : {kModes[0], kModes[1], kModes[3]}) {
+      Encoder model(cfg, file);
+      model.apply_recipe(Recipe::uniform(mc.name, cfg.num_layers, mc.mode, mc.asym, 0));
+      const Tensor ref = model.forward(batch);
+      GpuEncoder gpu(model);
+      const std::vector<float> got = gpu.hidden_states(batch);
+      const auto [lo, mean] =
+          row_cosines(got.data(), ref.data<float>(), batch.tokens(), cfg.hidden_size);
+      std::printf("%-11s %-5s: token cosine vs CPU min %.6f mean %.6f (budget %.4f)\n", type,
+                  mc.name, lo, mean, mc.min_cos);
+      EXPECT_GE(lo, mc.min_cos) << type << " " << mc.name;
+    }
+  }
+}
+
 // The classification head on the GPU: tests/data/tiny-cls (transformers' random
 // BertForSequenceClassification, hidden 128) against the CPU engine's logits, and graph replays
 // of the same batch equal. FP16: within 0.02 of the CPU's FP32 logits. W8A8: the GPU quantizes
@@ -374,6 +464,39 @@ TEST_F(GpuEncoderTest, RealMiniLmOnRealText) {
       EXPECT_GE(g_mean, c_mean - 0.002) << mc.name << ": GPU quantization worse than the CPU's";
     }
   }
+}
+
+// The real all-mpnet-base-v2 (relative attention bias, position offsets, no token types) on the
+// parity suite's token ids: the GPU's FP16 pipeline against the CPU's FP32, embeddings and tokens,
+// with the budgets of the MiniLM test above.
+TEST_F(GpuEncoderTest, RealMpnetMatchesCpu) {
+  LOWBIT_REQUIRE_MPNET();
+  const ModelDir md = open_model_dir(testing::mpnet_dir());
+  const SafeTensors file = SafeTensors::open(md.weights_path);
+  std::ifstream in(testing::data_path("mpnet_golden.json"));
+  const auto g = nlohmann::json::parse(in);
+  RaggedBatch batch(md.config);
+  for (const auto& c : g["cases"]) {
+    const auto ids = c["ids"].get<std::vector<int32_t>>();
+    batch.add(ids, std::vector<int32_t>(ids.size(), 0));
+  }
+  const int64_t h = md.config.hidden_size;
+  const Encoder model(md.config, file);
+  const Tensor ref = model.forward(batch);
+  Tensor pooled = Tensor::empty({batch.size(), h});
+  ops::pool(ref, batch.cu_seqlens, true, pooled);
+  ops::l2_normalize(pooled);
+  GpuEncoder gpu(model);
+  std::vector<float> got(size_t(batch.size() * h));
+  gpu.embed(batch, true, true, got.data());
+  const auto [lo, mean] = row_cosines(got.data(), pooled.data<float>(), batch.size(), h);
+  const auto [tlo, tmean] =
+      row_cosines(gpu.hidden_states(batch).data(), ref.data<float>(), batch.tokens(), h);
+  std::printf("all-mpnet-base-v2 fp16: GPU vs CPU embedding cosine min %.6f mean %.6f, token min "
+              "%.6f mean %.6f\n",
+              lo, mean, tlo, tmean);
+  EXPECT_GE(lo, 0.9999);
+  EXPECT_GE(tlo, kModes[0].min_cos);
 }
 
 }  // namespace

@@ -60,10 +60,13 @@ __device__ __forceinline__ void load_tile(uint32_t dst, const __half* base, int6
   }
 }
 
-template <int D>
+// Bias: scores get bias_log2[head, key - query + span - 1] (already times log2 e) after scaling
+// (MPNet's relative attention bias).
+template <int D, bool Bias>
 __global__ void __launch_bounds__(kWarps * 32)
     flash_attention_kernel(const __half* __restrict__ qkv, const int32_t* __restrict__ cu_seqlens,
-                           int heads, float scale_log2, __half* __restrict__ out) {
+                           int heads, float scale_log2, __half* __restrict__ out,
+                           const float* __restrict__ bias_log2, int span) {
   using S = Smem<D>;
   const int seq = blockIdx.z, head = blockIdx.y, q0 = blockIdx.x * kBQ;
   const int begin = cu_seqlens[seq], len = cu_seqlens[seq + 1] - begin;
@@ -127,6 +130,22 @@ __global__ void __launch_bounds__(kWarps * 32)
         if (kc + 1 < D / 16) mma_f16(s[nt], qf[kc + 1], b[2], b[3]);
       }
     }
+    // The position bias, in the exp2 domain: s becomes s · scale_log2 + bias, and the softmax
+    // below then scales by 1.
+    float sc = scale_log2;
+    if constexpr (Bias) {
+      const float* brow = bias_log2 + int64_t(head) * (2 * span - 1) + (span - 1);
+#pragma unroll
+      for (int nt = 0; nt < kBK / 8; ++nt)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int key = kb * kBK + nt * 8 + 2 * t + (e & 1);
+          const int q = q0 + warp * 16 + g + 8 * (e >> 1);
+          const int rel = min(max(key - q, 1 - span), span - 1);  // rows / keys past len: masked
+          s[nt][e] = s[nt][e] * scale_log2 + __ldg(brow + rel);
+        }
+      sc = 1.0f;
+    }
     // Keys past the sequence's end.
     const int kvalid = len - kb * kBK;
     if (kvalid < kBK) {
@@ -142,7 +161,7 @@ __global__ void __launch_bounds__(kWarps * 32)
       float mx = row_max[h];
 #pragma unroll
       for (int nt = 0; nt < kBK / 8; ++nt)
-        mx = fmaxf(mx, fmaxf(s[nt][2 * h], s[nt][2 * h + 1]) * scale_log2);
+        mx = fmaxf(mx, fmaxf(s[nt][2 * h], s[nt][2 * h + 1]) * sc);
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
       mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
       const float alpha = exp2f(row_max[h] - mx);  // 0 on the first block (-inf)
@@ -152,7 +171,7 @@ __global__ void __launch_bounds__(kWarps * 32)
       for (int nt = 0; nt < kBK / 8; ++nt)
 #pragma unroll
         for (int e = 0; e < 2; ++e) {
-          const float pv = exp2f(s[nt][2 * h + e] * scale_log2 - mx);
+          const float pv = exp2f(s[nt][2 * h + e] * sc - mx);
           s[nt][2 * h + e] = pv;
           sum += pv;
         }
@@ -200,15 +219,23 @@ __global__ void __launch_bounds__(kWarps * 32)
   }
 }
 
-template <int D>
+template <int D, bool Bias>
 void launch(const FlashAttentionParams& p) {
   const dim3 grid(unsigned((p.max_seqlen + kBQ - 1) / kBQ), unsigned(p.heads), unsigned(p.batch));
   const float scale_log2 = float(1.0 / std::sqrt(double(D)) * 1.4426950408889634);
-  raise_smem_limit<&flash_attention_kernel<D>>(Smem<D>::kBytes);
-  flash_attention_kernel<D><<<grid, kWarps * 32, Smem<D>::kBytes, p.stream>>>(
+  raise_smem_limit<&flash_attention_kernel<D, Bias>>(Smem<D>::kBytes);
+  flash_attention_kernel<D, Bias><<<grid, kWarps * 32, Smem<D>::kBytes, p.stream>>>(
       static_cast<const __half*>(p.qkv), p.cu_seqlens, int(p.heads), scale_log2,
-      static_cast<__half*>(p.out));
+      static_cast<__half*>(p.out), p.rel_bias_log2, int(p.rel_span));
   LOWBIT_CUDA_LAUNCHED("flash_attention_kernel");
+}
+
+template <int D>
+void launch(const FlashAttentionParams& p) {
+  if (p.rel_bias_log2)
+    launch<D, true>(p);
+  else
+    launch<D, false>(p);
 }
 
 }  // namespace
@@ -223,6 +250,8 @@ std::string can_flash_attention(const FlashAttentionParams& p) {
     e << "flash attention: qkv, cu_seqlens and out must be set";
   else if (p.batch > 0 && p.max_seqlen < 1)
     e << "flash attention: max_seqlen=" << p.max_seqlen << " must be positive";
+  else if (p.rel_bias_log2 && (p.rel_span < 1 || p.rel_span > (1 << 20)))
+    e << "flash attention: rel_span=" << p.rel_span << " out of range";
   else if (reinterpret_cast<uintptr_t>(p.qkv) % 16 || reinterpret_cast<uintptr_t>(p.out) % 16)
     e << "flash attention: qkv and out must be 16-byte aligned";
   return e.str();
