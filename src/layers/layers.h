@@ -8,7 +8,9 @@
 
 #include "core/tensor.h"
 #include "io/safetensors.h"
+#include "ops/exec.h"
 #include "ops/op.h"
+#include "ops/operands.h"
 #include "quant/quantized.h"
 #include "quant/recipe.h"
 
@@ -35,21 +37,15 @@ class WeightSource {
   std::string prefix_;
 };
 
-// A GEMM input: the float rows [tokens, in] and, when the consuming Linear is quantized, their
-// quantized form, produced by the op that produced the rows (LayerNorm, attention, bias+GELU),
-// as the GPU kernels fuse it.
-struct GemmInput {
-  Tensor x;
-  QuantizedMatrix q;  // empty (rows == 0) when the consumer is not quantized
-};
-
 struct Linear {
-  GemmQuant quant;          // mode and schemes
+  GemmQuant quant;          // the recipe's mode and schemes
   Tensor weight;            // [out, in] F32: FP32 mode, or FP16 mode (values rounded to half)
   QuantizedMatrix qweight;  // quantized modes
   Tensor bias;              // [out]
   int64_t in = 0, out = 0;
-  std::string name;  // e.g. "encoder.layer.3.q3", for messages
+  int role = -1;        // 0..3: q1..q4 (which entry of a GemmMix applies)
+  std::string name;     // e.g. "encoder.layer.3.output.dense", for messages
+  std::vector<DeviceGemm> variants;  // on a device: the modes uploaded, the recipe's first
 
   // FP32 weights from a Hugging Face checkpoint.
   static Linear load(const WeightSource& src, const std::string& name, int64_t in, int64_t out);
@@ -62,11 +58,25 @@ struct Linear {
 
   // Applies a strategy to FP32 weights: quantizes them (or rounds to FP16).
   void set_quant(const GemmQuant& q);
-  // Requests that `out` carry the quantized rows this layer wants as input (see GemmInput).
-  void emit_input(GemmInput& in) const;
-  // y [tokens, out] = act(x · Wᵀ + b). A quantized layer reads x.q, which the producer of x
-  // must have emitted (emit_input).
-  void forward(const GemmInput& x, Tensor& y, ops::Epilogue ep = ops::Epilogue::None) const;
+  // The modes this GEMM can run in on a GPU with its stored numbers unchanged, the recipe's first.
+  // Activations may take more bits than the recipe gives them, never fewer:
+  //   fp32 / fp16 -> fp16;  w8a8 -> w8a8, fp16;  fp8 -> fp8, fp16;
+  //   w4a8 -> w4a8, w8a8 (the int4 codes widened to int8 bytes: the same numbers), fp16;
+  //   w4a4 -> w4a4, w4a8 (8-bit activations, same symmetry and clip), w8a8, fp16.
+  // fp16 runs the dequantized weights rounded to half.
+  std::vector<GemmMode> device_modes() const;
+  // A copy for `device` holding the variants for `modes` (each one of device_modes()); the host
+  // weights stay behind.
+  Linear to(Device device, const std::vector<GemmMode>& modes) const;
+  // The mode this GEMM runs in under `ex`: the recipe's, or the qbest mix's entry on a device.
+  const DeviceGemm& variant(const Exec& ex) const;
+  bool quantized_in(const Exec& ex) const;
+
+  // Requests that `in` carry the quantized rows this layer wants as input (see GemmInput).
+  void emit_input(GemmInput& in, Exec& ex) const;
+  // y [tokens, out] = act(x · Wᵀ + b) + residual. A quantized layer reads the quantized rows,
+  // which the producer of x must have emitted (emit_input).
+  void forward(const GemmInput& x, Tensor& y, const LinearEpilogue& ep, Exec& ex) const;
 };
 
 struct LayerNorm {
@@ -74,10 +84,11 @@ struct LayerNorm {
   double eps = 1e-12;
 
   static LayerNorm load(const WeightSource& src, const std::string& name, int64_t n, double eps);
-  // out.x = LN(x + residual) (residual may be undefined; out.x may alias x or residual), then
-  // the quantized rows that the consumer `next` reads (the LayerNorm + quantize fusion).
-  void forward(const Tensor& x, const Tensor& residual, GemmInput& out, const Linear& next) const;
-  void forward(const Tensor& x, const Tensor& residual, Tensor& out) const;
+  LayerNorm to(Device device) const { return {gamma.to(device), beta.to(device), eps}; }
+  // out.x = LN(x + residual) (residual may be undefined), then, when `next` is given, the
+  // quantized rows that it reads (the LayerNorm + quantize fusion).
+  void forward(const Tensor& x, const Tensor& residual, GemmInput& out, const Linear* next,
+               Exec& ex) const;
 };
 
 }  // namespace lowbit

@@ -96,19 +96,6 @@ int64_t relative_bucket(int64_t rel, int64_t buckets, int64_t max_distance) {
   return ret + std::min(large, buckets - 1);
 }
 
-float head_act(Activation a, float x) {
-  switch (a) {
-    case Activation::Tanh:
-      return std::tanh(x);
-    case Activation::Relu:
-      return x > 0 ? x : 0.0f;
-    case Activation::GeluErf:
-      return float(0.5 * double(x) * (1.0 + std::erf(double(x) / std::sqrt(2.0))));
-    case Activation::GeluTanh:
-      break;
-  }
-  fail("unsupported head activation ", activation_name(a));
-}
 }  // namespace
 
 void Encoder::load_embeddings(const WeightSource& src, const EncoderNames& n) {
@@ -123,35 +110,19 @@ void Encoder::load_embeddings(const WeightSource& src, const EncoderNames& n) {
          " in config.json");
   if (config_.relative_attention_buckets > 0) {
     const int64_t nb = config_.relative_attention_buckets, heads = config_.num_heads;
+    if (nb < 32)
+      fail(src.path(), ": relative_attention_num_buckets ", nb, " is below the 32 buckets MPNet uses");
     rel_bias_table_ = src.load(n.relative_bias + ".weight", {nb, heads});
     // [heads, 2L - 1]: the bias of every relative position a sequence of at most L can have.
     const int64_t span = config_.max_position_embeddings;
     rel_bias_ = Tensor::empty({heads, 2 * span - 1});
     for (int64_t r = -(span - 1); r < span; ++r) {
-      const int64_t b = relative_bucket(r, nb, config_.relative_max_distance);
+      // transformers' MPNetEncoder always buckets with 32 buckets (its compute_position_bias
+      // default), whatever relative_attention_num_buckets sizes the table to.
+      const int64_t b = relative_bucket(r, 32, config_.relative_max_distance);
       for (int64_t hd = 0; hd < heads; ++hd)
         rel_bias_.data<float>()[hd * (2 * span - 1) + r + span - 1] =
             rel_bias_table_.data<float>()[b * heads + hd];
-    }
-  }
-}
-
-void ClassifierHead::forward(const float* cls, int64_t batch, float* logits) const {
-  const int64_t h = dense_w.dim(1), n = labels();
-  std::vector<float> pooled(static_cast<size_t>(h));
-  for (int64_t r = 0; r < batch; ++r) {
-    const float* x = cls + r * h;
-    for (int64_t j = 0; j < h; ++j) {
-      const float* w = dense_w.data<float>() + j * h;
-      double s = 0;
-      for (int64_t k = 0; k < h; ++k) s += double(w[k]) * double(x[k]);
-      pooled[size_t(j)] = head_act(act, float(s + double(dense_b.data<float>()[j])));
-    }
-    for (int64_t l = 0; l < n; ++l) {
-      const float* w = this->w.data<float>() + l * h;
-      double s = 0;
-      for (int64_t k = 0; k < h; ++k) s += double(w[k]) * double(pooled[size_t(k)]);
-      logits[r * n + l] = float(s + double(b.data<float>()[l]));
     }
   }
 }
@@ -180,15 +151,35 @@ void Encoder::load_head(const SafeTensors& file, const std::string& prefix,
   head_ = std::move(hd);
 }
 
+namespace {
+// Host views of a CPU batch's vectors (no copies).
+ops::BatchInputs host_inputs(const RaggedBatch& batch) {
+  ops::BatchInputs b;
+  auto view = [](const std::vector<int32_t>& v) {
+    return Tensor::view(const_cast<int32_t*>(v.data()), {int64_t(v.size())}, DType::I32,
+                        Device::cpu());
+  };
+  b.ids = view(batch.ids);
+  b.positions = view(batch.positions);
+  b.type_ids = view(batch.type_ids);
+  b.cu_seqlens = view(batch.cu_seqlens);
+  b.cu_host = batch.cu_seqlens.data();
+  b.tokens = batch.tokens();
+  b.batch = batch.size();
+  return b;
+}
+}  // namespace
+
 Tensor Encoder::classify(const Tensor& hidden, const RaggedBatch& batch) const {
+  Exec ex;
+  return classify(hidden, host_inputs(batch), ex);
+}
+
+Tensor Encoder::classify(const Tensor& hidden, const ops::BatchInputs& b, Exec& ex) const {
   if (!head_) fail("this model has no classification head (classifier.weight)");
-  const int64_t h = config_.hidden_size, n = head_->labels();
-  std::vector<float> cls(size_t(batch.size() * h));
-  for (int64_t i = 0; i < batch.size(); ++i)
-    std::copy_n(hidden.data<float>() + int64_t(batch.cu_seqlens[size_t(i)]) * h, h,
-                cls.begin() + i * h);
-  Tensor logits = Tensor::empty({batch.size(), n});
-  head_->forward(cls.data(), batch.size(), logits.data<float>());
+  Tensor logits = ex.empty({b.batch, head_->labels()}, DType::F32);
+  ops::classify_head(hidden, b, head_->dense_w, head_->dense_b, head_->act, head_->w, head_->b,
+                     logits, ex);
   return logits;
 }
 
@@ -210,6 +201,7 @@ Encoder::Encoder(const EncoderConfig& config, const SafeTensors& file) : config_
     l.ffn_out = Linear::load(src, p + n.ffn_out, inter, h);
     l.ffn_ln = LayerNorm::load(src, p + n.ffn_ln, h, config.layer_norm_eps);
     for (int g = 1; g < kGemmsPerLayer; ++g) l.gemm(g).name = lowbit_gemm_name(i, g);
+    for (int g = 0; g < kGemmsPerLayer; ++g) l.gemm(g).role = g;
     layers_.push_back(std::move(l));
   }
 }
@@ -228,8 +220,11 @@ Encoder::Encoder(const EncoderConfig& config, const SafeTensors& file, const Rec
     const std::string p = layer_prefix(n, i);
     EncoderLayer l;
     for (int g = 0; g < kGemmsPerLayer; ++g)
+    {
       l.gemm(g) = Linear::load_lowbit(src, lowbit_gemm_name(i, g),
                                       recipe.layers[size_t(i)][size_t(g)], in[g], out[g]);
+      l.gemm(g).role = g;
+    }
     l.attn_ln = LayerNorm::load(src, p + n.attn_ln, h, config.layer_norm_eps);
     l.ffn_ln = LayerNorm::load(src, p + n.ffn_ln, h, config.layer_norm_eps);
     layers_.push_back(std::move(l));
@@ -261,42 +256,149 @@ int64_t Encoder::parameter_count() const {
 }
 
 Tensor Encoder::forward(const RaggedBatch& batch, const Observer* observer) const {
-  const int64_t t = batch.tokens(), h = config_.hidden_size;
-  GemmInput x;  // the residual stream [tokens, hidden], quantized for the next q1
-  x.x = Tensor::empty({t, h});
-  ops::embed_sum(batch.ids, batch.positions, batch.type_ids, word_emb_, pos_emb_, type_emb_, x.x);
-  emb_ln_.forward(x.x, Tensor(), x, layers_.at(0).qkv);
+  if (!device().is_cpu()) fail("Encoder::forward(RaggedBatch): the model is on ", device().str());
+  Exec ex;
+  return forward(host_inputs(batch), ex, observer);
+}
 
-  Tensor qkv = Tensor::empty({t, 3 * h});  // [tokens, 3 * hidden]
-  Tensor proj = Tensor::empty({t, h});     // [tokens, hidden]
+Tensor Encoder::forward(const ops::BatchInputs& b, Exec& ex, const Observer* observer) const {
+  if (observer && !ex.on_cpu()) fail("calibration observers run on the CPU only");
+  const int64_t t = b.tokens, h = config_.hidden_size;
+  const DType act = ex.act_dtype();
+  Tensor emb = ex.empty({t, h}, DType::F32);  // [tokens, hidden]
+  ops::embed(b, word_emb_, pos_emb_, type_emb_, emb, ex);
+  GemmInput x;  // the residual stream [tokens, hidden], quantized for the next q1
+  x.x = ex.empty({t, h}, act);
+  emb_ln_.forward(emb, Tensor(), x, &layers_.at(0).qkv, ex);
+  ex.stage("embeddings + LayerNorm");
+
+  Tensor qkv = ex.empty({t, 3 * h}, act);  // [tokens, 3 * hidden]
+  Tensor proj = ex.empty({t, h}, act);     // [tokens, hidden]
   GemmInput ctx, mid, inter;               // inputs of q2, q3, q4
-  ctx.x = Tensor::empty({t, h});
-  inter.x = Tensor::empty({t, config_.intermediate_size});
-  const ops::Epilogue act = epilogue_for(config_.activation);
+  ctx.x = ex.empty({t, h}, act);
+  mid.x = ex.empty({t, h}, act);
+  inter.x = ex.empty({t, config_.intermediate_size}, act);
+  const ops::Epilogue ffn_act = epilogue_for(config_.activation);
   auto observe = [&](size_t layer, int gemm, const Tensor& in) {
     if (observer) (*observer)(int64_t(layer), gemm, in);
   };
-  for (size_t i = 0; i < layers_.size(); ++i) {
+  const size_t n = ex.max_layers > 0 ? std::min(layers_.size(), size_t(ex.max_layers))
+                                     : layers_.size();
+  for (size_t i = 0; i < n; ++i) {
     const EncoderLayer& l = layers_[i];
     observe(i, 0, x.x);
-    l.qkv.forward(x, qkv);
-    ops::attention(qkv, batch.cu_seqlens, config_.num_heads, ctx.x, rel_bias_);
-    l.attn_out.emit_input(ctx);  // attention + quantize
+    l.qkv.forward(x, qkv, {}, ex);
+    ex.stage("q1 GEMM (QKV)");
+    ops::attention(qkv, b, config_.num_heads, rel_bias_, ctx.x, ex);
+    ex.stage("attention");
+    l.attn_out.emit_input(ctx, ex);  // attention + quantize
+    ex.stage("quantize q2 input");
     observe(i, 1, ctx.x);
-    l.attn_out.forward(ctx, proj);
-    mid.x = x.x;  // LN(proj + x) overwrites the residual stream in place
-    l.attn_ln.forward(proj, x.x, mid, l.ffn_in);
+    l.attn_out.forward(ctx, proj, {ops::Epilogue::None, x.x}, ex);  // + residual x
+    ex.stage("q2 GEMM (attention out)");
+    l.attn_ln.forward(proj, Tensor(), mid, &l.ffn_in, ex);
+    ex.stage("LayerNorm (+ quantize)");
     observe(i, 2, mid.x);
-    l.ffn_in.forward(mid, inter.x, act);
-    l.ffn_out.emit_input(inter);  // bias + GELU + quantize
+    l.ffn_in.forward(mid, inter.x, {ffn_act, Tensor()}, ex);  // bias + activation
+    ex.stage("q3 GEMM (FFN in, GELU)");
+    l.ffn_out.emit_input(inter, ex);
+    ex.stage("quantize q4 input");
     observe(i, 3, inter.x);
-    l.ffn_out.forward(inter, proj);
-    if (i + 1 < layers_.size())
-      l.ffn_ln.forward(proj, mid.x, x, layers_[i + 1].qkv);
-    else
-      l.ffn_ln.forward(proj, mid.x, x.x);
+    l.ffn_out.forward(inter, proj, {ops::Epilogue::None, mid.x}, ex);  // + residual mid
+    ex.stage("q4 GEMM (FFN out)");
+    l.ffn_ln.forward(proj, Tensor(), x, i + 1 < n ? &layers_[i + 1].qkv : nullptr, ex);
+    ex.stage("LayerNorm (+ quantize)");
   }
   return x.x;
+}
+
+Encoder Encoder::to(Device device, const DeviceOptions& opts) const {
+  if (!this->device().is_cpu()) fail("Encoder::to: the model is already on ", this->device().str());
+  if (device.is_cuda()) {
+    const EncoderConfig& c = config_;
+    if (c.activation != Activation::GeluErf)
+      fail(device.str(), ": the FFN activation must be gelu (erf) on the GPU; this model uses ",
+           activation_name(c.activation));
+    if (c.hidden_size % 128 != 0 || c.intermediate_size % 128 != 0 || c.hidden_size > 4096)
+      fail(device.str(), ": hidden_size ", c.hidden_size, " and intermediate_size ",
+           c.intermediate_size,
+           " must be multiples of 128 (the GEMMs' K tile), hidden_size at most 4096");
+    const int64_t hd = c.head_dim();
+    if (hd != 32 && hd != 64 && hd != 128)
+      fail(device.str(), ": head dim ", hd, " (hidden ", c.hidden_size, " / ", c.num_heads,
+           " heads) must be 32, 64 or 128");
+    if (head_ && head_->act != Activation::Tanh)
+      fail(device.str(), ": the classification head's activation must be tanh; this model's is ",
+           activation_name(head_->act));
+  }
+  Encoder m;
+  m.config_ = config_;
+  m.word_emb_ = word_emb_.to(device);
+  m.pos_emb_ = pos_emb_.to(device);
+  // A GPU model without token types reads one zero row (x + 0.0f is x).
+  m.type_emb_ = type_emb_.defined()   ? type_emb_.to(device)
+                : device.is_cuda() ? Tensor::zeros({1, config_.hidden_size}, DType::F32, device)
+                                   : Tensor();
+  if (rel_bias_.defined()) {
+    m.rel_bias_table_ = rel_bias_table_;
+    m.rel_bias_ = rel_bias_.to(device);
+  }
+  m.emb_ln_ = emb_ln_.to(device);
+  if (head_) m.head_ = head_->to(device);
+  const size_t n = opts.max_layers > 0 ? std::min(layers_.size(), size_t(opts.max_layers))
+                                       : layers_.size();
+  for (size_t i = 0; i < n; ++i) {
+    const EncoderLayer& l = layers_[i];
+    EncoderLayer d;
+    for (int g = 0; g < kGemmsPerLayer; ++g) {
+      const Linear& lin = l.gemm(g);
+      const std::vector<GemmMode> allowed = lin.device_modes();
+      std::vector<GemmMode> want = {allowed.front()};
+      if (opts.all_modes) want = allowed;
+      for (const GemmMix& mix : opts.mixes) {
+        const GemmMode md = mix[size_t(g)];
+        if (std::find(allowed.begin(), allowed.end(), md) == allowed.end()) {
+          std::string ok;
+          for (GemmMode a : allowed) ok += (ok.empty() ? "" : ", ") + std::string(gemm_mode_name(a));
+          fail("qbest plan: ", gemm_name(g), " cannot run in ", gemm_mode_name(md), ": ", lin.name,
+               " is stored as ", gemm_mode_name(lin.quant.mode), " (it can run in ", ok, ")");
+        }
+        if (std::find(want.begin(), want.end(), md) == want.end()) want.push_back(md);
+      }
+      d.gemm(g) = lin.to(device, want);
+      d.gemm(g).role = g;
+    }
+    d.attn_ln = l.attn_ln.to(device);
+    d.ffn_ln = l.ffn_ln.to(device);
+    m.layers_.push_back(std::move(d));
+  }
+  return m;
+}
+
+int64_t Encoder::weight_bytes() const {
+  int64_t n = 0;
+  auto add = [&](const Tensor& t) {
+    if (t.defined()) n += int64_t(t.nbytes());
+  };
+  for (const Tensor* t : {&word_emb_, &pos_emb_, &type_emb_, &rel_bias_, &emb_ln_.gamma,
+                          &emb_ln_.beta})
+    add(*t);
+  if (head_)
+    for (const Tensor* t : {&head_->dense_w, &head_->dense_b, &head_->w, &head_->b}) add(*t);
+  for (const EncoderLayer& l : layers_) {
+    for (int g = 0; g < kGemmsPerLayer; ++g) {
+      const Linear& lin = l.gemm(g);
+      if (lin.variants.empty()) {
+        add(lin.weight);
+        add(lin.bias);
+        n += int64_t(lin.qweight.codes.size() + 4 * lin.qweight.scales.size());
+      }
+      for (const DeviceGemm& v : lin.variants) n += v.bytes();
+    }
+    for (const Tensor* t : {&l.attn_ln.gamma, &l.attn_ln.beta, &l.ffn_ln.gamma, &l.ffn_ln.beta})
+      add(*t);
+  }
+  return n;
 }
 
 namespace {

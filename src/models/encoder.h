@@ -12,6 +12,8 @@
 #include "io/hf_config.h"
 #include "io/safetensors.h"
 #include "layers/layers.h"
+#include "ops/exec.h"
+#include "ops/op.h"
 #include "quant/recipe.h"
 
 namespace lowbit {
@@ -61,8 +63,9 @@ struct ClassifierHead {
   Activation act = Activation::Tanh;
   Tensor w, b;  // [labels, H], [labels]
   int64_t labels() const { return w.dim(0); }
-  // logits [batch, labels] from the first-token rows cls [batch, H] (float32, double sums).
-  void forward(const float* cls, int64_t batch, float* logits) const;
+  ClassifierHead to(Device d) const {
+    return {dense_w.to(d), dense_b.to(d), act, w.to(d), b.to(d)};
+  }
 };
 
 // A tensor to save, owning its bytes.
@@ -75,6 +78,7 @@ struct OwnedTensor {
 
 class Encoder {
  public:
+  Encoder() = default;
   // A Hugging Face FP32/FP16/BF16 checkpoint: loads every weight by name and checks each shape
   // against `config`. Accepts bare Encoder names ("embeddings...") and task-model names
   // ("bert.embeddings..."). Every GEMM starts in FP32 mode.
@@ -88,12 +92,30 @@ class Encoder {
   // Called with each GEMM's float input (layer, gemm 0..3, [tokens, in]) before the GEMM:
   // calibration hooks.
   using Observer = std::function<void(int64_t layer, int gemm, const Tensor& input)>;
-  // Last hidden state [T, H].
+  // Last hidden state [T, H] on the host (a CPU model).
   Tensor forward(const RaggedBatch& batch, const Observer* observer = nullptr) const;
+  // The same pass on any device: `b` and the weights on ex.device; activations of
+  // ex.act_dtype(); the observer only on the CPU. Returns the last hidden state [T, H].
+  Tensor forward(const ops::BatchInputs& b, Exec& ex, const Observer* observer = nullptr) const;
+  // The head on a forward pass's hidden state: logits F32 [batch, labels] on ex.device.
+  Tensor classify(const Tensor& hidden, const ops::BatchInputs& b, Exec& ex) const;
+
+  // A copy of this model on `device`: every weight there, each GEMM in its recipe's mode plus
+  // `extra_modes` where it can run in them (Linear::device_modes; all_modes: every one), so that
+  // a qbest mix can pick among them. Checks what the GPU kernels need of the config.
+  struct DeviceOptions {
+    bool all_modes = false;
+    std::vector<GemmMix> mixes;  // modes a plan will ask for (checked: an error names the GEMM)
+    int64_t max_layers = 0;      // > 0: only the first layers (the tuner times one)
+  };
+  Encoder to(Device device, const DeviceOptions& opts) const;
+  Device device() const { return word_emb_.device(); }
+  // Bytes of every weight tensor (on its device).
+  int64_t weight_bytes() const;
   // The classification head, when the checkpoint has one (classifier.weight; the config's
   // labels name its rows), else null.
   const ClassifierHead* head() const { return head_ ? &*head_ : nullptr; }
-  // logits [batch, labels] of a forward pass's last hidden state (throws without a head).
+  // logits [batch, labels] of a forward pass's last hidden state (throws without a head; CPU).
   Tensor classify(const Tensor& hidden, const RaggedBatch& batch) const;
 
   const EncoderConfig& config() const { return config_; }

@@ -1,435 +1,479 @@
-// Engine: model folder -> tokenizer + BERT encoder -> pooled embeddings. Inputs are grouped
-// into ragged batches by a token budget (no padding anywhere).
-#include <algorithm>
-#include <chrono>
-#include <filesystem>
-#include <map>
-#include <optional>
-#include <random>
+#include "runtime/session.h"
 
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <tuple>
+
+#include "core/device_memory.h"
 #include "core/error.h"
-#include "io/hash.h"
-#include "io/json_util.h"
-#include "io/model_dir.h"
-#include "lowbit/engine.h"
-#include "models/encoder.h"
-#include "ops/op.h"
 #ifdef LOWBIT_WITH_CUDA
-#include "runtime/gpu_encoder.h"
+#include <cuda_runtime.h>
+
+#include "backends/cuda/check.h"
+#include "backends/cuda/device.h"
+#include "backends/cuda/encoder/encoder_kernels.h"
+#include "backends/cuda/quant/quantize_rows.h"
 #endif
 
 namespace lowbit {
 
-namespace {
-// A lowbit model folder has a recipe.json; its weights must hash to what the recipe recorded.
-std::optional<Recipe> read_recipe(const ModelDir& dir) {
-  const std::string path = (std::filesystem::path(dir.dir) / "recipe.json").string();
-  if (!std::filesystem::exists(path)) return std::nullopt;
-  Recipe r = Recipe::from_json(read_json_file(path), path, dir.config.num_layers);
-  const std::string actual = sha256_file(dir.weights_path);
-  if (actual != r.weights_sha256)
-    fail(dir.weights_path, ": content hash ", actual.substr(0, 16), "... differs from ",
-         r.weights_sha256.substr(0, 16), "... recorded in recipe.json (corrupt or modified file)");
-  return r;
-}
-
-Encoder make_model(const ModelDir& dir, const SafeTensors& weights,
-                     const std::optional<Recipe>& recipe) {
-  return recipe ? Encoder(dir.config, weights, *recipe) : Encoder(dir.config, weights);
-}
-
+bool cuda_available(std::string* why) {
 #ifdef LOWBIT_WITH_CUDA
-// The qbest plan `opts` asks for on the GPU named `gpu_name`; `info` says which (or why none).
-std::optional<QbestPlan> load_plan(const ModelDir& dir, const LoadOptions& opts,
-                                   const std::string& gpu_name, std::string* info) {
-  *info = "off";
-  if (opts.qbest == "off") return std::nullopt;
-  const bool automatic = opts.qbest == "auto";
-  const std::string path =
-      automatic ? (std::filesystem::path(dir.dir) / "qbest.json").string() : opts.qbest;
-  if (automatic && !std::filesystem::exists(path)) return std::nullopt;
-  QbestPlan p = QbestPlan::from_json(read_json_file(path), path);
-  if (p.device != gpu_name) {
-    if (!automatic)
-      fail(path, ": this qbest plan was tuned on ", p.device.empty() ? "an unnamed GPU" : p.device,
-           ", not on this ", gpu_name, " (run lowbit tune here)");
-    *info = "off (" + path + " was tuned on " + p.device + ")";
+  const auto devs = cuda::devices();
+  if (devs.empty()) {
+    if (why) *why = "no CUDA GPU is visible";
+    return false;
+  }
+  if (devs[0].sm_major != 9) {
+    if (why)
+      *why = "the GPU kernels need an sm_90 (Hopper) GPU; device 0 is " + devs[0].name + " (sm_" +
+             std::to_string(devs[0].sm_major) + std::to_string(devs[0].sm_minor) + ")";
+    return false;
+  }
+  return true;
+#else
+  if (why) *why = "this build of lowbit has no CUDA backend";
+  return false;
+#endif
+}
+
+std::string cuda_device_name(int device) {
+#ifdef LOWBIT_WITH_CUDA
+  return cuda::devices().at(size_t(device)).name;
+#else
+  (void)device;
+  fail("this build of lowbit has no CUDA backend");
+#endif
+}
+
+namespace {
+constexpr int64_t kLenBucket = 64;  // attention grids are sized by the length rounded up to this
+
+// What a pass ends with.
+enum class Output { Hidden, Pooled, Logits };
+
+[[maybe_unused]] int64_t longest(const RaggedBatch& b) {
+  int64_t m = 0;
+  for (size_t i = 0; i + 1 < b.cu_seqlens.size(); ++i)
+    m = std::max<int64_t>(m, b.cu_seqlens[i + 1] - b.cu_seqlens[i]);
+  return m;
+}
+}  // namespace
+
+struct Session::Impl {
+  SessionOptions opts;
+  const Encoder* host = nullptr;  // the CPU session's model
+  Encoder dev;                    // the GPU session's copy
+  const Encoder& model() const { return host ? *host : dev; }
+  std::optional<GemmMix> forced;
+  std::string name = "cpu";
+  int64_t max_tokens = 0;
+
+  std::optional<GemmMix> mix_for(int64_t tokens) const {
+    if (forced) return forced;
+    if (opts.plan) return opts.plan->lookup(tokens);
     return std::nullopt;
   }
-  *info = path + " (" + std::to_string(p.entries.size()) + " shapes, tuned on " + p.device + ")";
-  return p;
-}
 
-// The GPU encoder `opts` asks for, or null for the CPU.
-std::unique_ptr<GpuEncoder> make_gpu(const ModelDir& dir, const Encoder& model,
-                                     const LoadOptions& opts, std::string* qbest_info) {
-  if (opts.device == "cpu") return nullptr;
-  std::string why;
-  const bool ok = gpu_encoder_available(&why);
-  if (opts.device == "auto" && !ok) return nullptr;
-  if (!ok) fail("device cuda: ", why);
-  GpuEncoderOptions g;
-  g.graphs = opts.cuda_graphs;
-  g.plan = load_plan(dir, opts, gpu_device_name(g.device), qbest_info);
-  return std::make_unique<GpuEncoder>(model, g);
-}
-#endif
-}  // namespace
-
-struct Engine::Impl {
-  ModelDir dir;
-  std::optional<Recipe> recipe;
-  SafeTensors weights;
-  WordPieceTokenizer tokenizer;
-  Encoder model;
-  ModelInfo info;
-  std::string qbest_info = "off";
 #ifdef LOWBIT_WITH_CUDA
-  std::unique_ptr<GpuEncoder> gpu;  // null: the CPU runs the model
-#endif
+  cudaStream_t stream = nullptr;
+  std::unique_ptr<Arena> arena;
+  Tensor status;  // U64 words on the device
+  std::shared_ptr<void> status_host, in_host, out_host;
+  size_t in_bytes = 0, out_bytes = 0;
+  struct Shape {
+    int64_t tokens, batch, len_bucket;
+    Output out;
+    bool mean, normalize;
+    auto key() const { return std::make_tuple(tokens, batch, len_bucket, int(out), mean, normalize); }
+    bool operator<(const Shape& o) const { return key() < o.key(); }
+  };
+  struct Graph {
+    int runs = 0;
+    cudaGraphExec_t exec = nullptr;
+    std::vector<Exec::StatusPoint> points;
+  };
+  std::map<Shape, Graph> graphs;
+  int64_t captured = 0;
+  std::vector<std::pair<std::string, cudaEvent_t>>* marks = nullptr;  // profiling
+  Tensor result;  // the device tensor an eager Hidden pass leaves (F16 [T, H])
 
-  Impl(ModelDir d, const LoadOptions& opts)
-      : dir(std::move(d)),
-        recipe(read_recipe(dir)),
-        weights(SafeTensors::open(dir.weights_path)),
-        tokenizer(WordPieceTokenizer::from_dir(dir.dir)),
-        model(make_model(dir, weights, recipe)) {
-    if (int64_t(tokenizer.vocab_size()) != dir.config.vocab_size)
-      fail(dir.dir, "/vocab.txt: has ", tokenizer.vocab_size(),
-           " tokens but config.json says vocab_size = ", dir.config.vocab_size);
-    if (opts.device != "cpu" && opts.device != "cuda" && opts.device != "auto")
-      fail("device '", opts.device, "' must be cpu, cuda or auto");
-#ifdef LOWBIT_WITH_CUDA
-    gpu = make_gpu(dir, model, opts, &qbest_info);
-#else
-    if (opts.device == "cuda") fail("device cuda: this build of lowbit has no CUDA backend");
+  void init_cuda();
+  ~Impl();
+  void drop_graphs();
+  void grow_pinned(std::shared_ptr<void>& buf, size_t& have, size_t need);
+  Shape stage(const RaggedBatch& b, Output out, bool mean, bool normalize, bool bucket);
+  std::vector<Exec::StatusPoint> enqueue(const Shape& s, const RaggedBatch& b);
+  void run(const Shape& s, const RaggedBatch& b);
+  void check_status(const std::vector<Exec::StatusPoint>& points) const;
 #endif
-    fill_info();
-  }
-
-  void fill_info();
-  Embeddings run(std::vector<Encoding> encs, const EmbedOptions& opts) const;
-  Classifications classify(std::vector<Encoding> encs, const EmbedOptions& opts) const;
-  // Groups `encs` into ragged batches of at most opts.batch_tokens tokens and calls
-  // f(batch, index of its first encoding) for each, reporting progress.
-  template <class F>
-  void for_each_batch(const std::vector<Encoding>& encs, const EmbedOptions& opts, F&& f) const;
-  int64_t max_length(const EmbedOptions& opts) const;
 };
 
-void Engine::Impl::fill_info() {
-  const EncoderConfig& c = dir.config;
-  info.dir = dir.dir;
-  info.architecture = c.architecture.empty() ? "Encoder" : c.architecture;
-  info.model_type = c.model_type;
-  info.layers = c.num_layers;
-  info.hidden = c.hidden_size;
-  info.heads = c.num_heads;
-  info.intermediate = c.intermediate_size;
-  info.vocab = c.vocab_size;
-  info.max_position_embeddings = c.max_position_embeddings;
-  info.type_vocab = c.type_vocab_size;
-  info.activation = activation_name(c.activation);
-  info.parameters = model.parameter_count();
-  std::map<std::string, int64_t> dtypes;
-  for (const TensorView& t : weights.tensors())
-    dtypes[std::string(dtype_name(t.dtype))] += t.numel();
-  info.dtypes.assign(dtypes.begin(), dtypes.end());
-  info.weights_bytes = int64_t(weights.file_size());
-  for (const auto& e : std::filesystem::recursive_directory_iterator(dir.dir))
-    if (e.is_regular_file()) info.dir_bytes += int64_t(e.file_size());
-  info.pooling = pooling_name(dir.pooling);
-  info.normalize = dir.normalize;
-  info.sentence_transformers = dir.sentence_transformers;
-  info.max_length = dir.max_length;
-  info.lower_case = tokenizer.options().lower_case;
-  info.quantization = recipe ? recipe->summary() : "fp32 (not quantized)";
-  if (recipe)
-    info.source = recipe->source_name + " (sha256 " + recipe->source_sha256.substr(0, 12) + "...)";
-  info.device = "cpu";
 #ifdef LOWBIT_WITH_CUDA
-  if (gpu) info.device = "cuda:0 (" + gpu->device_name() + ")";
-#endif
-  info.qbest = qbest_info;
-  if (model.head()) info.labels = model.config().labels;
+void Session::Impl::init_cuda() {
+  std::string why;
+  if (!cuda_available(&why)) fail("device ", opts.device.str(), ": ", why);
+  LOWBIT_CUDA_CHECK(cudaSetDevice(opts.device.index));
+  name = cuda::devices().at(size_t(opts.device.index)).name;
+  LOWBIT_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+  arena = std::make_unique<Arena>(opts.device);
+  const int64_t words = int64_t(dev.layers().size()) * kGemmsPerLayer + 1;
+  status = Tensor::empty({words}, DType::I64, opts.device);
+  status_host = pinned_alloc(size_t(words) * 8);
+  LOWBIT_CUDA_CHECK(cudaDeviceSynchronize());
 }
 
-int64_t Engine::Impl::max_length(const EmbedOptions& opts) const {
-  if (opts.max_length == 0) return dir.max_length;
-  if (opts.max_length < 2 || opts.max_length > dir.config.max_position_embeddings)
-    fail("max length ", opts.max_length, " must lie in 2..", dir.config.max_position_embeddings,
-         " (the model's max_position_embeddings)");
-  return opts.max_length;
+Session::Impl::~Impl() {
+  if (!host) {
+    drop_graphs();
+    if (stream) cudaStreamDestroy(stream);
+  }
 }
 
-std::vector<Truncation> truncations(const std::vector<Encoding>& encs) {
-  std::vector<Truncation> out;
-  for (size_t i = 0; i < encs.size(); ++i)
-    if (encs[i].truncated()) out.push_back({i, encs[i].ids.size(), encs[i].untruncated_length});
-  return out;
+void Session::Impl::drop_graphs() {
+  for (auto& [s, g] : graphs)
+    if (g.exec) cudaGraphExecDestroy(g.exec);
+  graphs.clear();
 }
 
-template <class F>
-void Engine::Impl::for_each_batch(const std::vector<Encoding>& encs, const EmbedOptions& opts,
-                                  F&& f) const {
-  if (opts.batch_tokens < 1) fail("batch_tokens must be positive");
-  size_t next = 0;
-  while (next < encs.size()) {
-    RaggedBatch batch(dir.config);
-    const size_t first = next;
-    while (next < encs.size() &&
-           (batch.tokens() == 0 ||
-            batch.tokens() + int64_t(encs[next].ids.size()) <= opts.batch_tokens)) {
-      batch.add(encs[next].ids, encs[next].type_ids);
-      ++next;
+void Session::Impl::grow_pinned(std::shared_ptr<void>& buf, size_t& have, size_t need) {
+  if (need <= have) return;
+  LOWBIT_CUDA_CHECK(cudaStreamSynchronize(stream));
+  drop_graphs();  // they copy from / to the old buffer
+  have = std::max(need, 2 * have);
+  buf = pinned_alloc(have);
+}
+
+// Checks the batch against the model's tables, writes ids | positions | types | cu_seqlens
+// into the pinned input buffer, and returns the shape key.
+Session::Impl::Shape Session::Impl::stage(const RaggedBatch& b, Output out, bool mean,
+                                          bool normalize, bool bucket) {
+  const EncoderConfig& c = dev.config();
+  const size_t t = size_t(b.tokens());
+  const int64_t types = std::max<int64_t>(c.type_vocab_size, 1);
+  for (size_t i = 0; i < t; ++i) {
+    const int32_t id = b.ids[i], p = b.positions[i], ty = b.type_ids[i];
+    if (id < 0 || id >= c.vocab_size || p < 0 || p >= c.max_position_embeddings || ty < 0 ||
+        ty >= types)
+      fail(opts.device.str(), ": token ", i, " has id ", id, ", position ", p, ", type ", ty,
+           " outside the model's tables (", c.vocab_size, ", ", c.max_position_embeddings, ", ",
+           types, ")");
+  }
+  const size_t words = 3 * t + b.cu_seqlens.size();
+  grow_pinned(in_host, in_bytes, words * 4);
+  const size_t out_floats =
+      size_t(b.size()) * size_t(std::max<int64_t>(c.hidden_size, c.labels.size()));
+  grow_pinned(out_host, out_bytes, out_floats * 4);
+  int32_t* in = static_cast<int32_t*>(in_host.get());
+  std::memcpy(in, b.ids.data(), t * 4);
+  std::memcpy(in + t, b.positions.data(), t * 4);
+  std::memcpy(in + 2 * t, b.type_ids.data(), t * 4);
+  std::memcpy(in + 3 * t, b.cu_seqlens.data(), b.cu_seqlens.size() * 4);
+  max_tokens = std::max(max_tokens, b.tokens());
+  int64_t len = longest(b);
+  if (bucket) len = (len + kLenBucket - 1) / kLenBucket * kLenBucket;
+  return {b.tokens(), b.size(), len, out, mean, normalize};
+}
+
+// The whole pass for a staged batch on `stream`; returns its quantization points.
+std::vector<Exec::StatusPoint> Session::Impl::enqueue(const Shape& s, const RaggedBatch& rb) {
+  Exec ex(opts.device);
+  ex.stream = stream;
+  ex.arena = arena.get();
+  ex.status = reinterpret_cast<unsigned long long*>(status.data<int64_t>());
+  ex.status_capacity = status.numel();
+  ex.mix = mix_for(s.tokens);
+  if (marks)
+    ex.mark = [this](const char* stage) {
+      cudaEvent_t e = nullptr;
+      LOWBIT_CUDA_CHECK(cudaEventCreate(&e));
+      LOWBIT_CUDA_CHECK(cudaEventRecord(e, stream));
+      marks->emplace_back(stage, e);
+    };
+  arena->reset();
+  const int64_t t = s.tokens;
+  Tensor in = arena->take({3 * t + s.batch + 1}, DType::I32);
+  copy_memory(in.data<void>(), opts.device, in_host.get(), Device::cpu(), size_t(in.numel()) * 4,
+              stream);
+  fill_memory(status.data<void>(), opts.device, 0xFF, status.nbytes(), stream);
+  ops::BatchInputs b;
+  b.ids = in.rows(0, t);
+  b.positions = in.rows(t, 2 * t);
+  b.type_ids = in.rows(2 * t, 3 * t);
+  b.cu_seqlens = in.rows(3 * t, 3 * t + s.batch + 1);
+  b.cu_host = rb.cu_seqlens.data();
+  b.tokens = t;
+  b.batch = s.batch;
+  b.max_len = s.len_bucket;
+  ex.stage("inputs in");
+  Tensor hidden = dev.forward(b, ex);
+  copy_memory(status_host.get(), Device::cpu(), status.data<void>(), opts.device, status.nbytes(),
+              stream);
+  if (s.out == Output::Pooled) {
+    Tensor pooled = ex.empty({s.batch, dev.config().hidden_size}, DType::F32);
+    ops::pool(hidden, b, s.mean, s.normalize, pooled, ex);
+    copy_memory(out_host.get(), Device::cpu(), pooled.data<void>(), opts.device, pooled.nbytes(),
+                stream);
+    ex.stage("pooling + copy out");
+  } else if (s.out == Output::Logits) {
+    const Tensor logits = dev.classify(hidden, b, ex);
+    copy_memory(out_host.get(), Device::cpu(), logits.data<void>(), opts.device, logits.nbytes(),
+                stream);
+    ex.stage("classifier head + copy out");
+  } else {
+    result = hidden;
+  }
+  return ex.points;
+}
+
+void Session::Impl::run(const Shape& s, const RaggedBatch& b) {
+  if (arena->consolidate()) drop_graphs();  // the last passes outgrew one slab
+  Graph& g = graphs[s];
+  if (g.exec) {
+    LOWBIT_CUDA_CHECK(cudaGraphLaunch(g.exec, stream));
+  } else if (opts.graphs && g.runs >= 1) {
+    // Second sight of this shape: capture (the first, eager run has set every kernel attribute
+    // and grown the arena).
+    cudaGraph_t graph = nullptr;
+    LOWBIT_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+    arena->set_frozen(true);
+    try {
+      g.points = enqueue(s, b);
+    } catch (...) {
+      arena->set_frozen(false);
+      cudaStreamEndCapture(stream, &graph);
+      if (graph) cudaGraphDestroy(graph);
+      throw;
     }
-    f(batch, int64_t(first));
-    if (opts.progress) opts.progress(next, encs.size());
+    arena->set_frozen(false);
+    LOWBIT_CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
+    const cudaError_t e = cudaGraphInstantiate(&g.exec, graph, 0);
+    cudaGraphDestroy(graph);
+    LOWBIT_CUDA_CHECK(e);
+    ++captured;
+    LOWBIT_CUDA_CHECK(cudaGraphLaunch(g.exec, stream));
+  } else {
+    g.points = enqueue(s, b);
   }
+  ++g.runs;
+  LOWBIT_CUDA_CHECK(cudaStreamSynchronize(stream));
+  check_status(g.points);
 }
 
-Embeddings Engine::Impl::run(std::vector<Encoding> encs, const EmbedOptions& opts) const {
-  // (The GPU encoder keeps buffers and graphs: it is mutable state behind a const API, used by
-  // one thread at a time, as the CPU path is.)
-  const Pooling pooling = opts.pooling ? parse_pooling(*opts.pooling) : dir.pooling;
-  const bool normalize = opts.normalize.value_or(dir.normalize);
-  const int64_t h = dir.config.hidden_size;
-  Embeddings out;
-  out.rows = int64_t(encs.size());
-  out.dim = h;
-  out.data.resize(size_t(out.rows * h));
-  out.truncated = truncations(encs);
-  for_each_batch(encs, opts, [&](const RaggedBatch& batch, int64_t first) {
-    float* dst = out.data.data() + first * h;
-#ifdef LOWBIT_WITH_CUDA
-    if (gpu) return gpu->embed(batch, pooling == Pooling::Mean, normalize, dst);
+void Session::Impl::check_status(const std::vector<Exec::StatusPoint>& points) const {
+  const auto* st = static_cast<const unsigned long long*>(status_host.get());
+  for (size_t i = 0; i < points.size(); ++i)
+    if (st[i] != ~0ull) cuda::check_quantize_status(st[i], points[i].scheme, points[i].name);
+}
 #endif
-    const Tensor hidden = model.forward(batch);  // [tokens, hidden]
-    Tensor pooled = Tensor::empty({batch.size(), h});
-    ops::pool(hidden, batch.cu_seqlens, pooling == Pooling::Mean, pooled);
-    if (normalize) ops::l2_normalize(pooled);
-    std::copy(pooled.data<float>(), pooled.data<float>() + pooled.numel(), dst);
-  });
-  return out;
-}
 
-Classifications Engine::Impl::classify(std::vector<Encoding> encs, const EmbedOptions& opts) const {
-  const ClassifierHead* head = model.head();
-  if (!head)
-    fail(dir.dir, ": this model has no classification head (a BertForSequenceClassification "
-         "checkpoint has classifier.weight); use embed");
-  Classifications out;
-  out.rows = int64_t(encs.size());
-  out.labels = model.config().labels;
-  const int64_t n = head->labels();
-  out.logits.resize(size_t(out.rows * n));
-  out.truncated = truncations(encs);
-  for_each_batch(encs, opts, [&](const RaggedBatch& batch, int64_t first) {
-    float* dst = out.logits.data() + first * n;
-#ifdef LOWBIT_WITH_CUDA
-    if (gpu) return gpu->classify(batch, dst);
-#endif
-    const Tensor logits = model.classify(model.forward(batch), batch);
-    std::copy(logits.data<float>(), logits.data<float>() + logits.numel(), dst);
-  });
-  return out;
-}
-
-int64_t Classifications::predicted(int64_t i) const {
-  const float* r = row(i);
-  return int64_t(std::max_element(r, r + labels.size()) - r);
-}
-
-Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
-Engine::~Engine() = default;
-
-std::unique_ptr<Engine> Engine::load(const std::string& model_dir, const LoadOptions& opts) {
-  return std::unique_ptr<Engine>(
-      new Engine(std::make_unique<Impl>(open_model_dir(model_dir), opts)));
-}
-
-const ModelInfo& Engine::info() const { return impl_->info; }
-const WordPieceTokenizer& Engine::tokenizer() const { return impl_->tokenizer; }
-
-namespace {
-template <typename F>
-auto with_text_index(size_t i, F&& f) {
-  try {
-    return f();
-  } catch (const Error& e) {
-    fail("text ", i + 1, ": ", e.what());
+Session::Session(const Encoder& model, const SessionOptions& opts)
+    : impl_(std::make_unique<Impl>()) {
+  Impl& m = *impl_;
+  m.opts = opts;
+  if (!model.device().is_cpu()) fail("Session: pass the host model (it is on ", model.device().str(), ")");
+  if (opts.device.is_cpu()) {
+    if (opts.plan) fail("a qbest plan is followed on a GPU only");
+    m.host = &model;
+    return;
   }
-}
-}  // namespace
-
-Embeddings Engine::embed(const std::vector<std::string>& texts, const EmbedOptions& opts) const {
-  const size_t max_len = size_t(impl_->max_length(opts));
-  std::vector<Encoding> encs(texts.size());
-  for (size_t i = 0; i < texts.size(); ++i)
-    encs[i] = with_text_index(i, [&] { return impl_->tokenizer.encode(texts[i], max_len); });
-  return impl_->run(std::move(encs), opts);
-}
-
-Embeddings Engine::embed_pairs(const std::vector<std::pair<std::string, std::string>>& pairs,
-                               const EmbedOptions& opts) const {
-  const size_t max_len = size_t(impl_->max_length(opts));
-  std::vector<Encoding> encs(pairs.size());
-  for (size_t i = 0; i < pairs.size(); ++i)
-    encs[i] = with_text_index(
-        i, [&] { return impl_->tokenizer.encode_pair(pairs[i].first, pairs[i].second, max_len); });
-  return impl_->run(std::move(encs), opts);
-}
-
-Classifications Engine::classify(const std::vector<std::string>& texts,
-                                 const EmbedOptions& opts) const {
-  const size_t max_len = size_t(impl_->max_length(opts));
-  std::vector<Encoding> encs(texts.size());
-  for (size_t i = 0; i < texts.size(); ++i)
-    encs[i] = with_text_index(i, [&] { return impl_->tokenizer.encode(texts[i], max_len); });
-  return impl_->classify(std::move(encs), opts);
-}
-
-Embeddings Engine::embed_encodings(std::vector<Encoding> encs, const EmbedOptions& opts) const {
-  const size_t max_len = size_t(impl_->max_length(opts));
-  for (size_t i = 0; i < encs.size(); ++i) {
-    const Encoding& e = encs[i];
-    if (e.ids.empty() || e.ids.size() != e.type_ids.size() || e.ids.size() > max_len)
-      fail("encoding ", i + 1, ": ", e.ids.size(), " ids and ", e.type_ids.size(),
-           " type ids (both must have the same length, 1..", max_len, ")");
-  }
-  return impl_->run(std::move(encs), opts);
-}
-
-std::vector<float> Engine::hidden_states(const Encoding& enc) const {
-  RaggedBatch batch(impl_->dir.config);
-  batch.add(enc.ids, enc.type_ids);
-#ifdef LOWBIT_WITH_CUDA
-  if (impl_->gpu) return impl_->gpu->hidden_states(batch);
-#endif
-  const Tensor h = impl_->model.forward(batch);
-  return std::vector<float>(h.data<float>(), h.data<float>() + h.numel());
-}
-
-std::vector<std::pair<std::string, double>> Engine::profile(
-    const std::vector<Encoding>& encs) const {
-#ifdef LOWBIT_WITH_CUDA
-  if (impl_->gpu) {
-    RaggedBatch batch(impl_->dir.config);
-    for (const Encoding& e : encs) batch.add(e.ids, e.type_ids);
-    return impl_->gpu->profile(batch, impl_->dir.pooling == Pooling::Mean, impl_->dir.normalize);
-  }
-#endif
-  return {};
-}
-
-TuneResult Engine::tune(const TuneOptions& o) const {
 #ifdef LOWBIT_WITH_CUDA
   std::string why;
-  if (!gpu_encoder_available(&why)) fail("tune: ", why);
-  const EncoderConfig& cfg = impl_->dir.config;
-  if (o.shapes.empty()) fail("tune: no shapes to tune");
-  for (const auto& [b, n] : o.shapes)
-    if (b < 1 || n < 2 || n > cfg.max_position_embeddings)
-      fail("tune: shape ", b, "x", n, ": batch must be >= 1 and length in 2..",
-           cfg.max_position_embeddings);
-  if (o.layers < 0) fail("tune: layers must be >= 0");
-  if (o.min_reps < 1 || o.max_reps < o.min_reps) fail("tune: need 1 <= min_reps <= max_reps");
-  GpuEncoderOptions g;
-  g.all_modes = true;
-  g.max_layers = o.layers;
-  GpuEncoder enc(impl_->model, g);
-  TuneResult r;
-  r.device = enc.device_name();
-  r.layers = o.layers > 0 ? std::min<int64_t>(o.layers, cfg.num_layers) : cfg.num_layers;
-  std::vector<GemmMode> modes[kGemmsPerLayer];
-  std::vector<GemmMix> mixes(1);
-  for (int q = 0; q < kGemmsPerLayer; ++q) {
-    modes[q] = enc.modes(q);
-    r.modes.emplace_back();
-    for (GemmMode m : modes[q]) r.modes.back().push_back(gemm_mode_name(m));
-    std::vector<GemmMix> next;  // the product, recipe modes first
-    for (const GemmMix& base : mixes)
-      for (GemmMode m : modes[q]) {
-        GemmMix x = base;
-        x[size_t(q)] = m;
-        next.push_back(x);
-      }
-    mixes = std::move(next);
-  }
-  const GemmMix recipe = mixes.front();
-  int64_t max_tokens = 0, max_batch = 0;
-  for (const auto& [b, n] : o.shapes) {
-    max_tokens = std::max(max_tokens, b * n);
-    max_batch = std::max(max_batch, b);
-  }
-  enc.reserve(max_tokens, max_batch);
-  std::mt19937 rng(0);
-  const int64_t lo = cfg.vocab_size > 2000 ? 1000 : 0;  // ordinary word pieces
-  std::vector<float> pooled(size_t(max_batch * cfg.hidden_size));
-  size_t done = 0;
-  std::map<int64_t, std::vector<double>> by_tokens;  // tokens -> summed ms per mix
-  for (const auto& [b, n] : o.shapes) {
-    RaggedBatch batch(cfg);
-    for (int64_t i = 0; i < b; ++i) {
-      std::vector<int32_t> ids(static_cast<size_t>(n));
-      for (auto& id : ids) id = int32_t(lo + int64_t(rng() % uint64_t(cfg.vocab_size - lo)));
-      batch.add(ids, std::vector<int32_t>(size_t(n), 0));
-    }
-    TuneShape ts;
-    ts.batch = b;
-    ts.seq = n;
-    auto& sums = by_tokens[b * n];
-    sums.resize(mixes.size(), 0.0);
-    for (size_t k = 0; k < mixes.size(); ++k) {
-      enc.force_mix(mixes[k]);
-      for (int w = 0; w < 2; ++w) enc.embed(batch, false, false, pooled.data());  // eager, capture
-      std::vector<double> ms;
-      int reps = o.min_reps;
-      for (int i = 0; i < reps; ++i) {
-        const auto t0 = std::chrono::steady_clock::now();
-        enc.embed(batch, false, false, pooled.data());
-        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-                         .count());
-        if (i == 0) reps = std::clamp(int(100.0 / std::max(ms[0], 1e-3)), o.min_reps, o.max_reps);
-      }
-      std::sort(ms.begin(), ms.end());
-      const double med = ms[ms.size() / 2];
-      ts.mixes.emplace_back(mix_name(mixes[k]), med);
-      sums[k] += med;
-      if (k == 0 || med < ts.best_ms) {
-        ts.best = mix_name(mixes[k]);
-        ts.best_ms = med;
-      }
-      if (o.progress) o.progress(++done, mixes.size() * o.shapes.size());
-    }
-    ts.recipe = mix_name(recipe);
-    ts.recipe_ms = ts.mixes.front().second;
-    r.shapes.push_back(std::move(ts));
-  }
-  // One entry per token count: the mix with the least time summed over its shapes (the GEMMs
-  // and producers, which the mix changes, see only the token count).
-  QbestPlan plan;
-  plan.device = r.device;
-  for (const auto& [t, sums] : by_tokens) {
-    const size_t k = size_t(std::min_element(sums.begin(), sums.end()) - sums.begin());
-    plan.entries.push_back({t, mixes[k]});
-  }
-  r.plan_json = plan.to_json().dump(2) + "\n";
-  return r;
+  if (!cuda_available(&why)) fail("device ", opts.device.str(), ": ", why);
+  Encoder::DeviceOptions d;
+  d.all_modes = opts.all_modes;
+  d.max_layers = opts.max_layers;
+  if (opts.plan)
+    for (const QbestPlan::Entry& e : opts.plan->entries) d.mixes.push_back(e.mix);
+  LOWBIT_CUDA_CHECK(cudaSetDevice(opts.device.index));
+  m.dev = model.to(opts.device, d);
+  m.init_cuda();
 #else
-  (void)o;
-  fail("tune: this build of lowbit has no CUDA backend");
+  fail("device ", opts.device.str(), ": this build of lowbit has no CUDA backend");
 #endif
 }
 
-DeviceMemory Engine::device_memory() const {
+Session::~Session() = default;
+
+Device Session::device() const { return impl_->opts.device; }
+
+void Session::embed(const RaggedBatch& batch, bool mean_pooling, bool normalize, float* pooled) {
+  Impl& m = *impl_;
+  if (batch.size() <= 0) return;
+  const int64_t h = m.model().config().hidden_size;
+  if (m.host) {
+    const Tensor hidden = m.host->forward(batch);
+    Tensor out = Tensor::view(pooled, {batch.size(), h}, DType::F32, Device::cpu());
+    ops::pool(hidden, batch.cu_seqlens, mean_pooling, out);
+    if (normalize) ops::l2_normalize(out);
+    return;
+  }
 #ifdef LOWBIT_WITH_CUDA
-  if (impl_->gpu) {
-    const GpuMemory m = impl_->gpu->memory();
-    return {m.weights_bytes, m.activation_bytes};
+  m.run(m.stage(batch, Output::Pooled, mean_pooling, normalize, true), batch);
+  std::memcpy(pooled, m.out_host.get(), size_t(batch.size() * h) * 4);
+#endif
+}
+
+void Session::classify(const RaggedBatch& batch, float* logits) {
+  Impl& m = *impl_;
+  if (!m.model().head()) fail("this model has no classification head");
+  if (batch.size() <= 0) return;
+  [[maybe_unused]] const int64_t n = m.model().head()->labels();
+  if (m.host) {
+    const Tensor l = m.host->classify(m.host->forward(batch), batch);
+    std::memcpy(logits, l.data<float>(), l.nbytes());
+    return;
+  }
+#ifdef LOWBIT_WITH_CUDA
+  m.run(m.stage(batch, Output::Logits, false, false, true), batch);
+  std::memcpy(logits, m.out_host.get(), size_t(batch.size() * n) * 4);
+#endif
+}
+
+std::vector<float> Session::hidden_states(const RaggedBatch& batch) {
+  Impl& m = *impl_;
+  if (batch.size() <= 0) return {};
+  if (m.host) {
+    const Tensor h = m.host->forward(batch);
+    return std::vector<float>(h.data<float>(), h.data<float>() + h.numel());
+  }
+#ifdef LOWBIT_WITH_CUDA
+  const Impl::Shape s = m.stage(batch, Output::Hidden, false, false, false);
+  if (m.arena->consolidate()) m.drop_graphs();
+  const std::vector<Exec::StatusPoint> points = m.enqueue(s, batch);
+  const Tensor& x = m.result;  // F16 [T, H] in the arena
+  Tensor f = m.arena->take(x.shape(), DType::F32);
+  cuda::half_to_float_cuda(x.data<void>(), f.data<float>(), x.numel(), m.stream);
+  std::vector<float> out(size_t(x.numel()));
+  copy_memory(out.data(), Device::cpu(), f.data<void>(), m.opts.device, f.nbytes(), m.stream);
+  LOWBIT_CUDA_CHECK(cudaStreamSynchronize(m.stream));
+  m.check_status(points);
+  return out;
+#else
+  return {};
+#endif
+}
+
+void Session::reserve(int64_t tokens, int64_t batch) {
+  Impl& m = *impl_;
+  if (m.host || tokens < 1 || batch < 1) return;
+#ifdef LOWBIT_WITH_CUDA
+  // One eager pass of that size grows the arena; the next run consolidates it into one slab.
+  const EncoderConfig& c = m.dev.config();
+  RaggedBatch b(c);
+  const int64_t len = std::clamp<int64_t>(tokens / batch, 1, c.max_position_embeddings - 2);
+  for (int64_t i = 0; i < batch; ++i)
+    b.add(std::vector<int32_t>(size_t(len), 0), std::vector<int32_t>(size_t(len), 0));
+  (void)hidden_states(b);
+  if (m.arena->consolidate()) m.drop_graphs();
+#endif
+}
+
+std::vector<std::pair<std::string, double>> Session::profile(const RaggedBatch& batch,
+                                                             bool mean_pooling, bool normalize) {
+  Impl& m = *impl_;
+  if (m.host || batch.size() <= 0) return {};
+#ifdef LOWBIT_WITH_CUDA
+  const Impl::Shape s = m.stage(batch, Output::Pooled, mean_pooling, normalize, true);
+  m.enqueue(s, batch);  // warm (kernel attributes, caches, the arena)
+  LOWBIT_CUDA_CHECK(cudaStreamSynchronize(m.stream));
+  std::vector<std::pair<std::string, cudaEvent_t>> marks;
+  cudaEvent_t start = nullptr;
+  LOWBIT_CUDA_CHECK(cudaEventCreate(&start));
+  LOWBIT_CUDA_CHECK(cudaEventRecord(start, m.stream));
+  m.marks = &marks;
+  try {
+    m.enqueue(s, batch);
+  } catch (...) {
+    m.marks = nullptr;
+    throw;
+  }
+  m.marks = nullptr;
+  LOWBIT_CUDA_CHECK(cudaStreamSynchronize(m.stream));
+  std::vector<std::pair<std::string, double>> out;  // stage -> ms, in first-seen order
+  cudaEvent_t prev = start;
+  for (const auto& [name, e] : marks) {
+    float ms = 0;
+    LOWBIT_CUDA_CHECK(cudaEventElapsedTime(&ms, prev, e));
+    auto it = std::find_if(out.begin(), out.end(), [&](const auto& p) { return p.first == name; });
+    if (it == out.end())
+      out.emplace_back(name, double(ms));
+    else
+      it->second += double(ms);
+    prev = e;
+  }
+  for (const auto& [name, e] : marks) cudaEventDestroy(e);
+  cudaEventDestroy(start);
+  return out;
+#else
+  (void)mean_pooling;
+  (void)normalize;
+  return {};
+#endif
+}
+
+std::vector<GemmMode> Session::modes(int gemm) const {
+  if (gemm < 0 || gemm >= kGemmsPerLayer) fail("Session::modes: gemm ", gemm, " is not 0..3");
+  const Impl& m = *impl_;
+  const auto& layers = m.model().layers();
+  if (m.host) return {layers.front().gemm(gemm).quant.mode};
+  std::vector<GemmMode> out;
+  for (const DeviceGemm& g : layers.front().gemm(gemm).variants) {
+    bool everywhere = true;
+    for (const EncoderLayer& l : layers) {
+      const auto& vs = l.gemm(gemm).variants;
+      everywhere &=
+          std::any_of(vs.begin(), vs.end(), [&](const DeviceGemm& x) { return x.mode == g.mode; });
+    }
+    if (everywhere) out.push_back(g.mode);
+  }
+  return out;
+}
+
+void Session::force_mix(const std::optional<GemmMix>& mix) {
+  Impl& m = *impl_;
+  if (m.host) fail("force_mix: per-GEMM mixes run on a GPU session");
+  if (mix)
+    for (int g = 0; g < kGemmsPerLayer; ++g) {
+      const auto ok = modes(g);
+      if (std::find(ok.begin(), ok.end(), (*mix)[size_t(g)]) == ok.end()) {
+        std::string have;
+        for (GemmMode a : ok) have += (have.empty() ? "" : ", ") + std::string(gemm_mode_name(a));
+        fail("force_mix: ", gemm_name(g), " has no ", gemm_mode_name((*mix)[size_t(g)]),
+             " mode uploaded (it has ", have, ")");
+      }
+    }
+#ifdef LOWBIT_WITH_CUDA
+  LOWBIT_CUDA_CHECK(cudaStreamSynchronize(m.stream));
+  m.drop_graphs();
+#endif
+  m.forced = mix;
+}
+
+std::optional<GemmMix> Session::mix_for(int64_t tokens) const { return impl_->mix_for(tokens); }
+
+SessionMemory Session::memory() const {
+  const Impl& m = *impl_;
+  SessionMemory r;
+  r.token_capacity = m.max_tokens;
+#ifdef LOWBIT_WITH_CUDA
+  if (!m.host) {
+    r.weights_bytes = m.dev.weight_bytes();
+    r.activation_bytes = int64_t(m.arena->capacity());
   }
 #endif
-  return {};
+  return r;
+}
+
+std::string Session::device_name() const { return impl_->name; }
+
+int64_t Session::graphs_captured() const {
+#ifdef LOWBIT_WITH_CUDA
+  return impl_->captured;
+#else
+  return 0;
+#endif
 }
 
 }  // namespace lowbit

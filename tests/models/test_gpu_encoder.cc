@@ -1,4 +1,5 @@
-// The GPU encoder (src/runtime/gpu_encoder.h) against the CPU Encoder running the same recipe:
+// The encoder on a GPU Session (src/runtime/session.h: the same Encoder::forward, ops dispatched
+// to CUDA) against the CPU Session running the same recipe:
 // random BERTs of every head dim, each GEMM mode, ragged batches; the real all-MiniLM-L6-v2 on
 // real sentences (FP16 and W8A8). Budgets are on the per-token cosine of the last hidden state
 // (FP16 activations on the GPU vs FP32 on the CPU, and for quantized modes the token codes that
@@ -19,7 +20,7 @@
 #include "models/registry.h"
 #include "ops/op.h"
 #include "quant/recipe.h"
-#include "runtime/gpu_encoder.h"
+#include "runtime/session.h"
 #include "test_util.h"
 
 namespace lowbit {
@@ -138,11 +139,17 @@ const ModeCase kModes[] = {
     {"fp8", GemmMode::Fp8, false, 0.98},
 };
 
+SessionOptions gpu_options() {
+  SessionOptions o;
+  o.device = Device::cuda(0);
+  return o;
+}
+
 class GpuEncoderTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string why;
-    if (!gpu_encoder_available(&why)) GTEST_FAIL() << why;
+    if (!cuda_available(&why)) GTEST_FAIL() << why;
   }
 };
 
@@ -158,7 +165,7 @@ TEST_F(GpuEncoderTest, MatchesCpuEveryModeAndHeadDim) {
       Encoder model(cfg, file);
       model.apply_recipe(Recipe::uniform(mc.name, cfg.num_layers, mc.mode, mc.asym, 0));
       const Tensor ref = model.forward(batch);
-      GpuEncoder gpu(model);
+      Session gpu(model, gpu_options());
       const std::vector<float> got = gpu.hidden_states(batch);
       const auto [lo, mean] =
           row_cosines(got.data(), ref.data<float>(), batch.tokens(), cfg.hidden_size);
@@ -179,7 +186,7 @@ TEST_F(GpuEncoderTest, BatchedEqualsSingleAndGraphReplayEqualsEager) {
   for (const ModeCase& mc : {kModes[0], kModes[1], kModes[4]}) {
     Encoder model(cfg, file);
     model.apply_recipe(Recipe::uniform(mc.name, cfg.num_layers, mc.mode, mc.asym, 0));
-    GpuEncoder gpu(model);
+    Session gpu(model, gpu_options());
     std::vector<float> eager(size_t(batch.size() * h)), replay(eager.size());
     gpu.embed(batch, true, true, eager.data());  // first sight: eager
     for (int rep = 0; rep < 3; ++rep) {          // then captured and replayed
@@ -216,9 +223,9 @@ TEST_F(GpuEncoderTest, QbestMixesAndPlans) {
   const int64_t h = cfg.hidden_size;
   Encoder w4a4(cfg, file);
   w4a4.apply_recipe(Recipe::uniform("w4a4", cfg.num_layers, M::W4A4, false, 0));
-  GpuEncoderOptions all;
+  SessionOptions all = gpu_options();
   all.all_modes = true;
-  GpuEncoder gpu(w4a4, all);
+  Session gpu(w4a4, all);
   for (int g = 0; g < kGemmsPerLayer; ++g)
     EXPECT_EQ(gpu.modes(g), (std::vector<M>{M::W4A4, M::W4A8, M::W8A8, M::Fp16}));
   auto run = [&](M m) {
@@ -249,21 +256,21 @@ TEST_F(GpuEncoderTest, QbestMixesAndPlans) {
   ASSERT_EQ(back.entries.size(), 2u);
   EXPECT_EQ(back.entries[1].tokens, 4096);
   EXPECT_EQ(back.entries[1].mix, plan.entries[1].mix);
-  GpuEncoderOptions po;
+  SessionOptions po = gpu_options();
   po.plan = back;
-  GpuEncoder planned(w4a4, po);
+  Session planned(w4a4, po);
   EXPECT_EQ(planned.mix_for(10), plan.entries[0].mix);
   EXPECT_EQ(planned.mix_for(65), plan.entries[1].mix);
   EXPECT_EQ(planned.mix_for(100000), plan.entries[1].mix);  // beyond the last: the last
   EXPECT_EQ(planned.hidden_states(batch), f16);             // 232 tokens: the FP16 entry
   const RaggedBatch small = random_batch({20, 30}, cfg.vocab_size, 3);
-  GpuEncoder recipe(w4a4);
+  Session recipe(w4a4, gpu_options());
   EXPECT_EQ(planned.hidden_states(small), recipe.hidden_states(small));
 
   Encoder w8a8(cfg, file);
   w8a8.apply_recipe(Recipe::uniform("w8a8", cfg.num_layers, M::W8A8, false, 0));
   try {
-    GpuEncoder bad(w8a8, po);
+    Session bad(w8a8, po);
     ADD_FAILURE() << "a plan asking w8a8 weights for w4a4 was accepted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("cannot run in w4a4"), std::string::npos) << e.what();
@@ -348,7 +355,7 @@ TEST_F(GpuEncoderTest, EveryFamilyMatchesCpu) {
       Encoder model(cfg, file);
       model.apply_recipe(Recipe::uniform(mc.name, cfg.num_layers, mc.mode, mc.asym, 0));
       const Tensor ref = model.forward(batch);
-      GpuEncoder gpu(model);
+      Session gpu(model, gpu_options());
       const std::vector<float> got = gpu.hidden_states(batch);
       const auto [lo, mean] =
           row_cosines(got.data(), ref.data<float>(), batch.tokens(), cfg.hidden_size);
@@ -382,7 +389,7 @@ TEST_F(GpuEncoderTest, ClassifierHeadMatchesCpu) {
     if (mc.mode != GemmMode::Fp16)
       model.apply_recipe(Recipe::uniform(mc.name, md.config.num_layers, mc.mode, mc.asym, 0));
     const Tensor ref = model.classify(model.forward(batch), batch);  // the CPU, same recipe
-    GpuEncoder gpu(model);
+    Session gpu(model, gpu_options());
     std::vector<float> got(size_t(ref.numel())), again(got.size());
     gpu.classify(batch, got.data());
     for (int rep = 0; rep < 2; ++rep) {  // captured, then replayed
@@ -439,7 +446,7 @@ TEST_F(GpuEncoderTest, RealMiniLmOnRealText) {
       model.apply_recipe(Recipe::uniform(mc.name, md.config.num_layers, mc.mode, mc.asym, 0));
     const Tensor ref = model.forward(batch);
     const Tensor pooled = pooled_of(ref);
-    GpuEncoder gpu(model);
+    Session gpu(model, gpu_options());
     std::vector<float> got(size_t(batch.size() * h));
     gpu.embed(batch, true, true, got.data());
     const auto [lo, mean] = row_cosines(got.data(), pooled.data<float>(), batch.size(), h);
@@ -486,7 +493,7 @@ TEST_F(GpuEncoderTest, RealMpnetMatchesCpu) {
   Tensor pooled = Tensor::empty({batch.size(), h});
   ops::pool(ref, batch.cu_seqlens, true, pooled);
   ops::l2_normalize(pooled);
-  GpuEncoder gpu(model);
+  Session gpu(model, gpu_options());
   std::vector<float> got(size_t(batch.size() * h));
   gpu.embed(batch, true, true, got.data());
   const auto [lo, mean] = row_cosines(got.data(), pooled.data<float>(), batch.size(), h);

@@ -19,7 +19,8 @@ namespace {
 struct Case {
   std::vector<int32_t> lens;
   int64_t heads, head_dim;
-  float magnitude;  // q and k drawn from U(-magnitude, magnitude)
+  float magnitude;    // q and k drawn from U(-magnitude, magnitude)
+  int64_t span = 0;   // > 0: a random relative position bias [heads, 2 span - 1] (MPNet)
 };
 
 void run_case(const Case& c, uint32_t seed) {
@@ -41,14 +42,22 @@ void run_case(const Case& c, uint32_t seed) {
       qkv_h[i] = __float2half_rn(u(rng) * scale);
       qkv_f[i] = __half2float(qkv_h[i]);
     }
+  std::vector<float> bias;  // [heads, 2 span - 1]
+  for (int64_t i = 0; i < (c.span ? c.heads * (2 * c.span - 1) : 0); ++i)
+    bias.push_back(3.0f * u(rng));
   std::vector<float> ref(size_t(t * hidden));
   cpu::attention_f32(qkv_f.data(), cu.data(), int64_t(c.lens.size()), c.heads, c.head_dim,
-                     ref.data());
+                     ref.data(), c.span ? bias.data() : nullptr, c.span);
 
   void *d_qkv = nullptr, *d_out = nullptr, *d_cu = nullptr;
   LOWBIT_CUDA_CHECK(cudaMalloc(&d_qkv, qkv_h.size() * 2));
   LOWBIT_CUDA_CHECK(cudaMalloc(&d_out, ref.size() * 2 + 64));
   LOWBIT_CUDA_CHECK(cudaMalloc(&d_cu, cu.size() * 4));
+  void* d_bias = nullptr;
+  if (c.span) {
+    LOWBIT_CUDA_CHECK(cudaMalloc(&d_bias, bias.size() * 4));
+    LOWBIT_CUDA_CHECK(cudaMemcpy(d_bias, bias.data(), bias.size() * 4, cudaMemcpyHostToDevice));
+  }
   LOWBIT_CUDA_CHECK(cudaMemcpy(d_qkv, qkv_h.data(), qkv_h.size() * 2, cudaMemcpyHostToDevice));
   LOWBIT_CUDA_CHECK(cudaMemcpy(d_cu, cu.data(), cu.size() * 4, cudaMemcpyHostToDevice));
   LOWBIT_CUDA_CHECK(cudaMemset(d_out, 0xFF, ref.size() * 2 + 64));  // NaN poison + guard
@@ -60,6 +69,8 @@ void run_case(const Case& c, uint32_t seed) {
   p.heads = c.heads;
   p.head_dim = c.head_dim;
   p.out = d_out;
+  p.rel_bias = static_cast<const float*>(d_bias);
+  p.rel_span = c.span;
   cuda::flash_attention(p);
   LOWBIT_CUDA_CHECK(cudaDeviceSynchronize());
   std::vector<__half> got(ref.size() + 32);
@@ -67,6 +78,7 @@ void run_case(const Case& c, uint32_t seed) {
   cudaFree(d_qkv);
   cudaFree(d_out);
   cudaFree(d_cu);
+  cudaFree(d_bias);
 
   size_t bad = 0;
   double worst = 0;
@@ -96,6 +108,12 @@ TEST(CudaFlashAttention, RaggedBatchesEveryHeadDim) {
 
 TEST(CudaFlashAttention, LargeScoresStayFinite) {
   run_case({{7, 70, 300}, 2, 64, 8.0f}, 4);  // scores up to ~±500 before the 1/8 scale
+}
+
+TEST(CudaFlashAttention, RelativePositionBias) {
+  // MPNet-style: the bias differs for every relative position, lengths around the tiles.
+  const std::vector<int32_t> lens = {1, 9, 64, 65, 130, 200, 514};
+  for (const int64_t d : {32, 64}) run_case({lens, 3, d, 1.0f, 514}, 20 + uint32_t(d));
 }
 
 TEST(CudaFlashAttention, RejectsBadParameters) {

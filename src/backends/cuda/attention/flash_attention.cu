@@ -60,13 +60,13 @@ __device__ __forceinline__ void load_tile(uint32_t dst, const __half* base, int6
   }
 }
 
-// Bias: scores get bias_log2[head, key - query + span - 1] (already times log2 e) after scaling
-// (MPNet's relative attention bias).
+// Bias: scores get bias[head, key - query + span - 1] after the scaling (MPNet's relative
+// attention bias); the kernel works in the exp2 domain, so it adds bias · log2(e).
 template <int D, bool Bias>
 __global__ void __launch_bounds__(kWarps * 32)
     flash_attention_kernel(const __half* __restrict__ qkv, const int32_t* __restrict__ cu_seqlens,
                            int heads, float scale_log2, __half* __restrict__ out,
-                           const float* __restrict__ bias_log2, int span) {
+                           const float* __restrict__ bias, int span) {
   using S = Smem<D>;
   const int seq = blockIdx.z, head = blockIdx.y, q0 = blockIdx.x * kBQ;
   const int begin = cu_seqlens[seq], len = cu_seqlens[seq + 1] - begin;
@@ -134,7 +134,7 @@ __global__ void __launch_bounds__(kWarps * 32)
     // below then scales by 1.
     float sc = scale_log2;
     if constexpr (Bias) {
-      const float* brow = bias_log2 + int64_t(head) * (2 * span - 1) + (span - 1);
+      const float* brow = bias + int64_t(head) * (2 * span - 1) + (span - 1);
 #pragma unroll
       for (int nt = 0; nt < kBK / 8; ++nt)
 #pragma unroll
@@ -142,7 +142,7 @@ __global__ void __launch_bounds__(kWarps * 32)
           const int key = kb * kBK + nt * 8 + 2 * t + (e & 1);
           const int q = q0 + warp * 16 + g + 8 * (e >> 1);
           const int rel = min(max(key - q, 1 - span), span - 1);  // rows / keys past len: masked
-          s[nt][e] = s[nt][e] * scale_log2 + __ldg(brow + rel);
+          s[nt][e] = fmaf(__ldg(brow + rel), 1.4426950408889634f, s[nt][e] * scale_log2);
         }
       sc = 1.0f;
     }
@@ -226,13 +226,13 @@ void launch(const FlashAttentionParams& p) {
   raise_smem_limit<&flash_attention_kernel<D, Bias>>(Smem<D>::kBytes);
   flash_attention_kernel<D, Bias><<<grid, kWarps * 32, Smem<D>::kBytes, p.stream>>>(
       static_cast<const __half*>(p.qkv), p.cu_seqlens, int(p.heads), scale_log2,
-      static_cast<__half*>(p.out), p.rel_bias_log2, int(p.rel_span));
+      static_cast<__half*>(p.out), p.rel_bias, int(p.rel_span));
   LOWBIT_CUDA_LAUNCHED("flash_attention_kernel");
 }
 
 template <int D>
 void launch(const FlashAttentionParams& p) {
-  if (p.rel_bias_log2)
+  if (p.rel_bias)
     launch<D, true>(p);
   else
     launch<D, false>(p);
@@ -250,7 +250,7 @@ std::string can_flash_attention(const FlashAttentionParams& p) {
     e << "flash attention: qkv, cu_seqlens and out must be set";
   else if (p.batch > 0 && p.max_seqlen < 1)
     e << "flash attention: max_seqlen=" << p.max_seqlen << " must be positive";
-  else if (p.rel_bias_log2 && (p.rel_span < 1 || p.rel_span > (1 << 20)))
+  else if (p.rel_bias && (p.rel_span < 1 || p.rel_span > (1 << 20)))
     e << "flash attention: rel_span=" << p.rel_span << " out of range";
   else if (reinterpret_cast<uintptr_t>(p.qkv) % 16 || reinterpret_cast<uintptr_t>(p.out) % 16)
     e << "flash attention: qkv and out must be 16-byte aligned";

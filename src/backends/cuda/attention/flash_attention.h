@@ -19,9 +19,9 @@ struct FlashAttentionParams {
   int64_t heads = 0, head_dim = 0;  // head_dim 32, 64 or 128
   void* out = nullptr;              // [tokens, heads · head_dim] half (device)
   // Optional additive score bias by relative position (MPNet): [heads, 2 · rel_span - 1] floats
-  // (device), entry key - query + rel_span - 1, pre-multiplied by log2(e); added after the
-  // 1/√d scaling. Every sequence must be at most rel_span long.
-  const float* rel_bias_log2 = nullptr;
+  // (device), entry key - query + rel_span - 1; added after the 1/√d scaling. Every sequence
+  // must be at most rel_span long.
+  const float* rel_bias = nullptr;
   int64_t rel_span = 0;
   cudaStream_t stream = nullptr;
 };
