@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Issue 13's "no speed lost": the lowbit CLI before the one-model change and after it, on the
+TARGETS shapes (BERT-base and BERT-large with random weights, fp16 / w8a8 / w4a8 / w4a4, the
+variable-length set), interleaved in one run (old, new, old, new) so that drift shows as the
+spread between the two runs of each binary. Writes <out>/unify.md and <out>/unify.json.
+
+  python3 bench/e2e/unify_bench.py --new build/gpu-bundle/lowbit --old build/old-cli/lowbit \
+      --out /tmp/unify
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import e2e  # noqa: E402  (make_checkpoint, quantize)
+
+SHAPES = {
+    "base": [(["--batch", "1,32,128", "--seq", "128"]), (["--batch", "64", "--seq", "512"])],
+    "large": [(["--batch", "1", "--seq", "128"]), (["--batch", "32,128", "--seq", "384"]),
+              (["--varlen", "4096", "--batch", "128"])],
+}
+MODES = ["fp16", "w8a8", "w4a8", "w4a4"]
+
+
+def log(msg):
+    print(f"[unify {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def bench(cli, model, extra, iters):
+    cmd = [cli, "bench", "--model", model, "--device", "cuda", "--format", "json", "--iters",
+           str(iters), "--warmup", "3", "--qbest", "off"] + extra
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        log(f"FAILED {' '.join(cmd)}: {r.stderr.strip()[-400:]}")
+        return None
+    return json.loads(r.stdout)
+
+
+def key_of(res):
+    if "varlen" in res:
+        return f"varlen {res['varlen']} (mean {res['mean_len']:.0f}), batch {res['batch']}"
+    return f"{res['batch']}x{res['seq']}"
+
+
+def value_of(res):  # ms per call, or ms per whole varlen pass
+    return res["median_ms"] if "median_ms" in res else res["pass_s_median"] * 1e3
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--new", required=True)
+    ap.add_argument("--old", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--root", default="/tmp/lowbit-unify")
+    ap.add_argument("--iters", type=int, default=20)
+    ap.add_argument("--models", default="base,large")
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    rows = []
+    for size in a.models.split(","):
+        ckpt = e2e.make_checkpoint(a.root, size)
+        for mode in MODES:
+            model = e2e.quantize(a.new, ckpt, mode, a.root)
+            for extra in SHAPES[size]:
+                runs = {"old": [], "new": []}
+                for rep in range(2):
+                    for which in ("old", "new"):
+                        t0 = time.time()
+                        r = bench(a.old if which == "old" else a.new, model, extra,
+                                  a.iters if "--varlen" not in extra else max(3, a.iters // 5))
+                        log(f"bert-{size} {mode} {' '.join(extra)} {which}#{rep}: "
+                            f"{time.time() - t0:.1f} s")
+                        runs[which].append(r)
+                if any(r is None for v in runs.values() for r in v):
+                    continue
+                for i, res in enumerate(runs["new"][0]["results"]):
+                    o = [value_of(runs["old"][k]["results"][i]) for k in range(2)]
+                    n = [value_of(runs["new"][k]["results"][i]) for k in range(2)]
+                    rows.append({"model": f"bert-{size}", "mode": mode, "shape": key_of(res),
+                                 "old_ms": o, "new_ms": n,
+                                 "ratio": min(o) / min(n),
+                                 "weights_MiB_old": runs["old"][0]["results"][i]["weights_bytes"] / 2**20,
+                                 "weights_MiB_new": res["weights_bytes"] / 2**20})
+                    log(f"  {rows[-1]['shape']}: old {o} new {n} -> {rows[-1]['ratio']:.3f}x")
+    json.dump(rows, open(os.path.join(a.out, "unify.json"), "w"), indent=1)
+    gpu = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                         capture_output=True, text=True).stdout.strip()
+    lines = [f"# Before / after the one-model change ({gpu}, {time.strftime('%Y-%m-%d')})", "",
+             "Median wall time per call (host to host, CUDA graphs, qbest off), two runs of each "
+             "binary interleaved old/new/old/new; ratio = best old / best new (> 1: faster now). "
+             "Variable length: ms per pass over all sequences.", "",
+             "| model | mode | shape | before (ms, 2 runs) | after (ms, 2 runs) | after vs before | "
+             "GPU weights MiB before / after |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['model']} | {r['mode']} | {r['shape']} | "
+                     f"{r['old_ms'][0]:.3f}, {r['old_ms'][1]:.3f} | {r['new_ms'][0]:.3f}, "
+                     f"{r['new_ms'][1]:.3f} | {r['ratio']:.3f}× | "
+                     f"{r['weights_MiB_old']:.0f} / {r['weights_MiB_new']:.0f} |")
+    open(os.path.join(a.out, "unify.md"), "w").write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
