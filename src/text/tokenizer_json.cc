@@ -314,6 +314,17 @@ std::string_view first_char(std::string_view s, size_t at) {
   return s.substr(at, lead < 0x80 ? 1 : lead < 0xE0 ? 2 : lead < 0xF0 ? 3 : 4);
 }
 
+// Where the character holding byte `i` starts.
+size_t char_start(std::string_view s, size_t i) {
+  while (i > 0 && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) --i;
+  return i;
+}
+
+char32_t char_at(std::string_view s, size_t i) { return text::decode_utf8(first_char(s, i))[0]; }
+
+// The character that ends at byte `end` (> 0).
+char32_t char_before(std::string_view s, size_t end) { return char_at(s, char_start(s, end - 1)); }
+
 bool is_word_char(char32_t c) { return text::is_rust_alphanumeric(c) || c == U'_'; }
 
 class JsonTokenizer final : public Tokenizer {
@@ -543,25 +554,19 @@ void JsonTokenizer::split_added(const Piece& piece, const std::vector<const Adde
     size_t start = at - 1, stop = start + hit->content.size();
     search = stop;
     if (hit->single_word) {
-      const std::u32string before = text::decode_utf8(s.substr(0, start));
-      const std::u32string after = text::decode_utf8(first_char(s, stop));
-      const bool start_space = before.empty() || !is_word_char(before.back());
-      const bool stop_space = after.empty() || !is_word_char(after.front());
+      const bool start_space = start == 0 || !is_word_char(char_before(s, start));
+      const bool stop_space = stop == s.size() || !is_word_char(char_at(s, stop));
       if (!start_space || !stop_space) continue;
     }
     if (start < start_offset) continue;  // inside the spaces a previous rstrip took
     if (hit->lstrip) {
-      const std::u32string before = text::decode_utf8(s.substr(0, start));
-      size_t k = before.size();
-      while (k > 0 && text::fast::is_whitespace(before[k - 1])) --k;
-      const size_t newstart = text::encode_utf8(std::u32string_view(before).substr(0, k)).size();
-      start = std::max(newstart, start_offset);
+      size_t k = start;
+      while (k > 0 && text::fast::is_whitespace(char_before(s, k))) k = char_start(s, k - 1);
+      start = std::max(k, start_offset);
     }
     if (hit->rstrip) {
-      const std::u32string after = text::decode_utf8(s.substr(stop));
-      size_t k = 0;
-      while (k < after.size() && text::fast::is_whitespace(after[k])) ++k;
-      stop += text::encode_utf8(std::u32string_view(after).substr(0, k)).size();
+      while (stop < s.size() && text::fast::is_whitespace(char_at(s, stop)))
+        stop += first_char(s, stop).size();
     }
     plain(start_offset, start);
     Piece p;

@@ -110,6 +110,7 @@ std::string utf8_lossy(std::string_view bytes);
 // Rust's char classes used by tokenizers beyond those of text/unicode.h.
 bool is_rust_alphanumeric(char32_t c);  // char::is_alphanumeric (approximated by categories)
 bool is_rust_numeric(char32_t c);       // char::is_numeric: N*
+bool is_regex_word(char32_t c);         // \w of Oniguruma: L*, M*, Nd, Pc
 
 // tokenizers' LongestFirst truncation of a pair of la + lb > room tokens: how many of each to
 // keep. The shorter sequence is kept whole when it takes at most half the room, the longer one
