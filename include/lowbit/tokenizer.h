@@ -62,8 +62,7 @@ class Tokenizer {
   virtual Encoding encode(std::string_view text, size_t max_length) const = 0;
   // A pair, with "longest_first" truncation as Hugging Face's `tokenizers` does it. An empty `b`
   // gives encode(a, max_length), as tok(a, "") does in transformers 5.
-  virtual Encoding encode_pair(std::string_view a, std::string_view b,
-                               size_t max_length) const = 0;
+  virtual Encoding encode_pair(std::string_view a, std::string_view b, size_t max_length) const = 0;
 
   virtual int32_t token_to_id(std::string_view token) const = 0;  // -1 when absent
   virtual const std::string& id_to_token(int32_t id) const = 0;

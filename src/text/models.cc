@@ -38,7 +38,8 @@ class Vocab {
     if (!v.is_object()) fail(where, ": 'vocab' must be an object {token: id}");
     ids_.reserve(v.size());
     for (auto it = v.begin(); it != v.end(); ++it) {
-      if (!it.value().is_number_integer()) fail(where, ": vocab id of '", it.key(), "' is not an integer");
+      if (!it.value().is_number_integer())
+        fail(where, ": vocab id of '", it.key(), "' is not an integer");
       const int64_t id = it.value().get<int64_t>();
       if (id > std::numeric_limits<int32_t>::max()) fail(where, ": vocab id ", id, " is too large");
       add(it.key(), static_cast<int32_t>(id), where);
@@ -242,7 +243,8 @@ class BpeModel final : public Model {
     const size_t n = ids.size();
     std::vector<Sym> sym(n);
     for (size_t i = 0; i < n; ++i)
-      sym[i] = {ids[i], static_cast<ptrdiff_t>(i) - 1, i + 1 < n ? static_cast<ptrdiff_t>(i + 1) : -1, true};
+      sym[i] = {ids[i], static_cast<ptrdiff_t>(i) - 1,
+                i + 1 < n ? static_cast<ptrdiff_t>(i + 1) : -1, true};
     std::priority_queue<Merge> queue;
     auto find = [&](int32_t a, int32_t b) -> const std::pair<uint32_t, int32_t>* {
       auto it = merges_.find(key(a, b));

@@ -103,10 +103,9 @@ class UnicodeNorm final : public CharNormalizer {
     if (form_ == "NFKD") options |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT;
     const std::string in = encode_utf8(s);
     utf8proc_uint8_t* out = nullptr;
-    const utf8proc_ssize_t n =
-        utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(in.data()),
-                     static_cast<utf8proc_ssize_t>(in.size()), &out,
-                     static_cast<utf8proc_option_t>(options));
+    const utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(in.data()),
+                                            static_cast<utf8proc_ssize_t>(in.size()), &out,
+                                            static_cast<utf8proc_option_t>(options));
     if (n < 0) fail(form_, " normalizer: ", utf8proc_errmsg(n));
     std::string r(reinterpret_cast<const char*>(out), static_cast<size_t>(n));
     std::free(out);
@@ -166,7 +165,8 @@ class PrependNorm final : public Normalizer {
 
 class SequenceNorm final : public Normalizer {
  public:
-  explicit SequenceNorm(std::vector<std::unique_ptr<Normalizer>> parts) : parts_(std::move(parts)) {}
+  explicit SequenceNorm(std::vector<std::unique_ptr<Normalizer>> parts)
+      : parts_(std::move(parts)) {}
   void normalize(std::string& s) const override {
     for (const auto& p : parts_) p->normalize(s);
   }
@@ -324,7 +324,8 @@ std::unique_ptr<Normalizer> make_normalizer(const nlohmann::json& j, const std::
   if (type == "Prepend") return std::make_unique<PrependNorm>(get_string(j, "prepend", at));
   if (type == "Precompiled") {
     const nlohmann::json& map = field(j, "precompiled_charsmap", at);
-    if (map.is_null()) return std::make_unique<SequenceNorm>(std::vector<std::unique_ptr<Normalizer>>{});
+    if (map.is_null())
+      return std::make_unique<SequenceNorm>(std::vector<std::unique_ptr<Normalizer>>{});
     if (!map.is_string()) fail(at, ": 'precompiled_charsmap' must be a base64 string");
     return std::make_unique<PrecompiledNorm>(map.get<std::string>(), at);
   }

@@ -127,16 +127,36 @@ struct CharClass {
     const auto k = category(c);
     bool r = false;
     switch (p.prop) {
-      case kSpace: r = fast::is_whitespace(c); break;
-      case kDigit: r = k == UTF8PROC_CATEGORY_ND; break;
-      case kWord: r = is_word(c); break;
-      case kLetter: r = is_letter(c); break;
-      case kNumber: r = is_number(c); break;
-      case kPunct: r = k >= UTF8PROC_CATEGORY_PC && k <= UTF8PROC_CATEGORY_PO; break;
-      case kSymbol: r = k >= UTF8PROC_CATEGORY_SM && k <= UTF8PROC_CATEGORY_SO; break;
-      case kSeparator: r = k >= UTF8PROC_CATEGORY_ZS && k <= UTF8PROC_CATEGORY_ZP; break;
-      case kMark: r = is_mark(c); break;
-      case kCat: r = k == p.cat; break;
+      case kSpace:
+        r = fast::is_whitespace(c);
+        break;
+      case kDigit:
+        r = k == UTF8PROC_CATEGORY_ND;
+        break;
+      case kWord:
+        r = is_word(c);
+        break;
+      case kLetter:
+        r = is_letter(c);
+        break;
+      case kNumber:
+        r = is_number(c);
+        break;
+      case kPunct:
+        r = k >= UTF8PROC_CATEGORY_PC && k <= UTF8PROC_CATEGORY_PO;
+        break;
+      case kSymbol:
+        r = k >= UTF8PROC_CATEGORY_SM && k <= UTF8PROC_CATEGORY_SO;
+        break;
+      case kSeparator:
+        r = k >= UTF8PROC_CATEGORY_ZS && k <= UTF8PROC_CATEGORY_ZP;
+        break;
+      case kMark:
+        r = is_mark(c);
+        break;
+      case kCat:
+        r = k == p.cat;
+        break;
     }
     return r != p.negated;
   }
@@ -250,19 +270,36 @@ class RegexParser {
       return cls;
     };
     switch (e) {
-      case 's': return prop(CharClass::kSpace, false);
-      case 'S': return prop(CharClass::kSpace, true);
-      case 'd': return prop(CharClass::kDigit, false);
-      case 'D': return prop(CharClass::kDigit, true);
-      case 'w': return prop(CharClass::kWord, false);
-      case 'W': return prop(CharClass::kWord, true);
+      case 's':
+        return prop(CharClass::kSpace, false);
+      case 'S':
+        return prop(CharClass::kSpace, true);
+      case 'd':
+        return prop(CharClass::kDigit, false);
+      case 'D':
+        return prop(CharClass::kDigit, true);
+      case 'w':
+        return prop(CharClass::kWord, false);
+      case 'W':
+        return prop(CharClass::kWord, true);
       case 'p':
-      case 'P': return parse_property(e == 'P');
-      case 'n': cls.ranges.emplace_back('\n', '\n'); return cls;
-      case 't': cls.ranges.emplace_back('\t', '\t'); return cls;
-      case 'r': cls.ranges.emplace_back('\r', '\r'); return cls;
-      case 'f': cls.ranges.emplace_back('\f', '\f'); return cls;
-      case 'v': cls.ranges.emplace_back('\v', '\v'); return cls;
+      case 'P':
+        return parse_property(e == 'P');
+      case 'n':
+        cls.ranges.emplace_back('\n', '\n');
+        return cls;
+      case 't':
+        cls.ranges.emplace_back('\t', '\t');
+        return cls;
+      case 'r':
+        cls.ranges.emplace_back('\r', '\r');
+        return cls;
+      case 'f':
+        cls.ranges.emplace_back('\f', '\f');
+        return cls;
+      case 'v':
+        cls.ranges.emplace_back('\v', '\v');
+        return cls;
       case 'x': {
         const char32_t c = parse_hex();
         cls.ranges.emplace_back(c, c);
@@ -312,9 +349,9 @@ class RegexParser {
     }
     CharClass cls;
     static const std::pair<const char*, CharClass::Prop> kGroups[] = {
-        {"L", CharClass::kLetter},    {"Letter", CharClass::kLetter}, {"N", CharClass::kNumber},
-        {"Number", CharClass::kNumber}, {"P", CharClass::kPunct},     {"S", CharClass::kSymbol},
-        {"Z", CharClass::kSeparator}, {"M", CharClass::kMark}};
+        {"L", CharClass::kLetter},      {"Letter", CharClass::kLetter}, {"N", CharClass::kNumber},
+        {"Number", CharClass::kNumber}, {"P", CharClass::kPunct},       {"S", CharClass::kSymbol},
+        {"Z", CharClass::kSeparator},   {"M", CharClass::kMark}};
     const std::string n = encode_utf8(name);
     for (const auto& [g, p] : kGroups) {
       if (n == g) {
@@ -460,7 +497,8 @@ std::vector<Span> Pattern::find_all(std::u32string_view s) const {
   return out;
 }
 
-std::vector<std::u32string> split_by_matches(std::u32string_view s, const std::vector<Span>& matches,
+std::vector<std::u32string> split_by_matches(std::u32string_view s,
+                                             const std::vector<Span>& matches,
                                              SplitBehavior behavior) {
   // Alternating segments, as NormalizedString::split sees them.
   std::vector<std::pair<Span, bool>> segs;

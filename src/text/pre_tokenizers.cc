@@ -59,7 +59,8 @@ class BertPre final : public PreTokenizer {
   void split(const Piece& p, std::vector<Piece>& out) const override {
     std::vector<Piece> words;
     split_chars(p, words, SplitBehavior::kRemoved, fast::is_whitespace);
-    for (const Piece& w : words) split_chars(w, out, SplitBehavior::kIsolated, fast::is_punctuation);
+    for (const Piece& w : words)
+      split_chars(w, out, SplitBehavior::kIsolated, fast::is_punctuation);
   }
 };
 
@@ -204,7 +205,8 @@ class MetaspacePre final : public PreTokenizer {
 
 class SequencePre final : public PreTokenizer {
  public:
-  explicit SequencePre(std::vector<std::unique_ptr<PreTokenizer>> parts) : parts_(std::move(parts)) {}
+  explicit SequencePre(std::vector<std::unique_ptr<PreTokenizer>> parts)
+      : parts_(std::move(parts)) {}
   void split(const Piece& p, std::vector<Piece>& out) const override {
     std::vector<Piece> pieces{p};
     for (const auto& part : parts_) part->pre_tokenize(pieces);
@@ -223,18 +225,22 @@ char32_t one_char(const nlohmann::json& j, const char* key, const std::string& w
 
 }  // namespace
 
-std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& j, const std::string& where) {
+std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& j,
+                                                 const std::string& where) {
   const std::string type = get_string(j, "type", where);
   const std::string at = where + " (" + type + ")";
   if (type == "BertPreTokenizer") return std::make_unique<BertPre>();
   if (type == "WhitespaceSplit") return std::make_unique<WhitespaceSplitPre>();
   if (type == "Whitespace") return std::make_unique<WhitespacePre>();
   if (type == "Punctuation") {
-    return std::make_unique<PunctuationPre>(
-        j.contains("behavior") ? parse_split_behavior(j["behavior"], at) : SplitBehavior::kIsolated);
+    return std::make_unique<PunctuationPre>(j.contains("behavior")
+                                                ? parse_split_behavior(j["behavior"], at)
+                                                : SplitBehavior::kIsolated);
   }
-  if (type == "Digits") return std::make_unique<DigitsPre>(get_bool(j, "individual_digits", at, false));
-  if (type == "CharDelimiterSplit") return std::make_unique<CharDelimiterPre>(one_char(j, "delimiter", at));
+  if (type == "Digits")
+    return std::make_unique<DigitsPre>(get_bool(j, "individual_digits", at, false));
+  if (type == "CharDelimiterSplit")
+    return std::make_unique<CharDelimiterPre>(one_char(j, "delimiter", at));
   if (type == "Split") {
     return std::make_unique<SplitPre>(Pattern::from_json(field(j, "pattern", at), at),
                                       parse_split_behavior(field(j, "behavior", at), at),
@@ -268,7 +274,8 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& j, const 
     if (!list.is_array()) fail(at, ": 'pretokenizers' must be an array");
     std::vector<std::unique_ptr<PreTokenizer>> parts;
     for (size_t i = 0; i < list.size(); ++i)
-      parts.push_back(make_pre_tokenizer(list[i], where + ".pretokenizers[" + std::to_string(i) + "]"));
+      parts.push_back(
+          make_pre_tokenizer(list[i], where + ".pretokenizers[" + std::to_string(i) + "]"));
     return std::make_unique<SequencePre>(std::move(parts));
   }
   fail(where, ": pre-tokenizer type '", type, "' is not supported");

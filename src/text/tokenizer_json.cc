@@ -46,9 +46,9 @@ std::string wordpiece_decode(const std::vector<std::string>& tokens, std::string
     if (cleanup) {
       // tokenizers' decoders::wordpiece::cleanup, on each token.
       static const std::pair<const char*, const char*> kRules[] = {
-          {" .", "."},     {" ?", "?"},     {" !", "!"},           {" ,", ","},
-          {" ' ", "'"},    {" n't", "n't"}, {" 'm", "'m"},         {" do not", " don't"},
-          {" 's", "'s"},   {" 've", "'ve"}, {" 're", "'re"}};
+          {" .", "."},   {" ?", "?"},     {" !", "!"},    {" ,", ","},
+          {" ' ", "'"},  {" n't", "n't"}, {" 'm", "'m"},  {" do not", " don't"},
+          {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
       for (const auto& [from, to] : kRules) {
         const std::string f = from;
         std::string r;
@@ -120,7 +120,8 @@ class MetaspaceDecoder final : public Decoder {
 
 class WordPieceDecoder final : public Decoder {
  public:
-  WordPieceDecoder(std::string prefix, bool cleanup) : prefix_(std::move(prefix)), cleanup_(cleanup) {}
+  WordPieceDecoder(std::string prefix, bool cleanup)
+      : prefix_(std::move(prefix)), cleanup_(cleanup) {}
   std::vector<std::string> decode_chain(std::vector<std::string> tokens) const override {
     return {wordpiece_decode(tokens, prefix_, cleanup_)};
   }
@@ -175,7 +176,8 @@ class FuseDecoder final : public Decoder {
 
 class ReplaceDecoder final : public Decoder {
  public:
-  ReplaceDecoder(Pattern p, std::u32string content) : p_(std::move(p)), content_(std::move(content)) {}
+  ReplaceDecoder(Pattern p, std::u32string content)
+      : p_(std::move(p)), content_(std::move(content)) {}
   std::vector<std::string> decode_chain(std::vector<std::string> tokens) const override {
     for (std::string& t : tokens) {
       const std::u32string s = decode_utf8(t);
@@ -218,7 +220,8 @@ class StripDecoder final : public Decoder {
 
 class SequenceDecoder final : public Decoder {
  public:
-  explicit SequenceDecoder(std::vector<std::unique_ptr<Decoder>> parts) : parts_(std::move(parts)) {}
+  explicit SequenceDecoder(std::vector<std::unique_ptr<Decoder>> parts)
+      : parts_(std::move(parts)) {}
   std::vector<std::string> decode_chain(std::vector<std::string> tokens) const override {
     for (const auto& p : parts_) tokens = p->decode_chain(std::move(tokens));
     return tokens;
@@ -247,7 +250,8 @@ std::unique_ptr<Decoder> make_decoder(const nlohmann::json& j, const std::string
   }
   if (type == "WordPiece") {
     return std::make_unique<WordPieceDecoder>(
-        j.contains("prefix") ? get_string(j, "prefix", at) : "##", get_bool(j, "cleanup", at, true));
+        j.contains("prefix") ? get_string(j, "prefix", at) : "##",
+        get_bool(j, "cleanup", at, true));
   }
   if (type == "ByteFallback") return std::make_unique<ByteFallbackDecoder>();
   if (type == "Fuse") return std::make_unique<FuseDecoder>();
@@ -258,7 +262,8 @@ std::unique_ptr<Decoder> make_decoder(const nlohmann::json& j, const std::string
   if (type == "Strip") {
     const std::u32string c = decode_utf8(get_string(j, "content", at), at);
     if (c.size() != 1) fail(at, ": 'content' must be one character");
-    return std::make_unique<StripDecoder>(c[0], get_count(j, "start", at), get_count(j, "stop", at));
+    return std::make_unique<StripDecoder>(c[0], get_count(j, "start", at),
+                                          get_count(j, "stop", at));
   }
   if (type == "Sequence") {
     const nlohmann::json& list = field(j, "decoders", at);
@@ -341,7 +346,8 @@ class JsonTokenizer final : public Tokenizer {
   }
   const std::string& id_to_token(int32_t id) const override {
     if (id < 0 || static_cast<size_t>(id) >= tokens_.size())
-      fail("token id ", id, " is outside the vocabulary of '", path_, "' (size ", tokens_.size(), ")");
+      fail("token id ", id, " is outside the vocabulary of '", path_, "' (size ", tokens_.size(),
+           ")");
     return tokens_[static_cast<size_t>(id)];
   }
   size_t vocab_size() const override { return vocab_size_; }
@@ -412,8 +418,8 @@ JsonTokenizer::JsonTokenizer(const std::string& path) : path_(path) {
     vocab_size_ += model_->token_to_id(mv[i]) == static_cast<int32_t>(i);
   for (const Added& a : added_) vocab_size_ += model_->token_to_id(a.original) < 0;
 
-  if (auto* p = part("padding"); p && p->is_object() && p->contains("pad_id") &&
-                                 (*p)["pad_id"].is_number_unsigned()) {
+  if (auto* p = part("padding");
+      p && p->is_object() && p->contains("pad_id") && (*p)["pad_id"].is_number_unsigned()) {
     pad_id_ = (*p)["pad_id"].get<int32_t>();
   } else {
     for (const char* t : {"<pad>", "[PAD]", "<|pad|>"})

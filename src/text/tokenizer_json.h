@@ -58,8 +58,7 @@ class Decoder {
 };
 
 std::unique_ptr<Normalizer> make_normalizer(const nlohmann::json& j, const std::string& where);
-std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& j,
-                                                 const std::string& where);
+std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& j, const std::string& where);
 std::unique_ptr<Model> make_model(const nlohmann::json& j, const std::string& where);
 std::unique_ptr<Decoder> make_decoder(const nlohmann::json& j, const std::string& where);
 
@@ -91,7 +90,8 @@ class Pattern {
 };
 
 // The pieces of `s` given its matches (sorted, non-overlapping), as NormalizedString::split.
-std::vector<std::u32string> split_by_matches(std::u32string_view s, const std::vector<Span>& matches,
+std::vector<std::u32string> split_by_matches(std::u32string_view s,
+                                             const std::vector<Span>& matches,
                                              SplitBehavior behavior);
 
 // GPT-2's pre-tokenization regex, by hand:

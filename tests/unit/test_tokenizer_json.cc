@@ -83,8 +83,9 @@ void check_golden(const std::string& name, const std::string& kind) {
     const Ids want = c["ids"].get<Ids>();
     lowbit::Encoding enc;
     try {
-      enc = c.contains("text_pair") ? tok->encode_pair(text, c["text_pair"].get<std::string>(), max_length)
-                                    : tok->encode(text, max_length);
+      enc = c.contains("text_pair")
+                ? tok->encode_pair(text, c["text_pair"].get<std::string>(), max_length)
+                : tok->encode(text, max_length);
     } catch (const lowbit::Error& e) {
       ADD_FAILURE() << name << ": " << nlohmann::json(text).dump() << " threw " << e.what();
       ++failed;
@@ -96,9 +97,9 @@ void check_golden(const std::string& name, const std::string& kind) {
     if (!ok && ++failed <= 15) {
       ADD_FAILURE() << name << ": " << nlohmann::json(text).dump()
                     << (c.contains("text_pair") ? " + " + c["text_pair"].dump() : "")
-                    << " max_length " << c["max_length"].dump() << "\n  got  " << show(*tok, enc.ids)
-                    << "\n  want " << show(*tok, want) << "\n  untruncated " << enc.untruncated_length
-                    << " want " << c["untruncated_length"];
+                    << " max_length " << c["max_length"].dump() << "\n  got  "
+                    << show(*tok, enc.ids) << "\n  want " << show(*tok, want) << "\n  untruncated "
+                    << enc.untruncated_length << " want " << c["untruncated_length"];
     }
     if (c.contains("plain")) {
       EXPECT_EQ(tok->tokenize_ids(text), c["plain"].get<Ids>()) << name << ": " << text;
@@ -158,7 +159,8 @@ TEST(TokenizerJson, WordPieceMatchesVocabTxt) {
       EXPECT_EQ(x.untruncated_length, y.untruncated_length);
       ++n;
     }
-    EXPECT_EQ(json_tok->decode(json_tok->tokenize_ids(a)), vocab_tok.decode(vocab_tok.tokenize_ids(a)));
+    EXPECT_EQ(json_tok->decode(json_tok->tokenize_ids(a)),
+              vocab_tok.decode(vocab_tok.tokenize_ids(a)));
   }
   EXPECT_GE(n, 1000u);
 }
@@ -201,7 +203,8 @@ TEST(TokenizerJson, Errors) {
   e = load(R"({"pre_tokenizer": {"type": "UnicodeScripts"}, )" + wp_model + "}");
   EXPECT_NE(e.find("pre-tokenizer type 'UnicodeScripts'"), std::string::npos) << e;
   e = load(R"J({"pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(?i:'s)"},
-               "behavior": "Isolated", "invert": false}, )J" + wp_model + "}");
+               "behavior": "Isolated", "invert": false}, )J" +
+           wp_model + "}");
   EXPECT_NE(e.find("regex '(?i:'s)' is not supported"), std::string::npos) << e;
   e = load(R"({"post_processor": {"type": "Nope"}, )" + wp_model + "}");
   EXPECT_NE(e.find("post-processor type 'Nope'"), std::string::npos) << e;
@@ -213,7 +216,8 @@ TEST(TokenizerJson, Errors) {
   EXPECT_NE(e.find("merge 0"), std::string::npos) << e;
   e = load(R"({"model": {"type": "Unigram", "vocab": [["a", "x"]]}})");
   EXPECT_NE(e.find("vocab entry 0"), std::string::npos) << e;
-  e = load(R"({"normalizer": {"type": "Precompiled", "precompiled_charsmap": "AAAA"}, )" + wp_model + "}");
+  e = load(R"({"normalizer": {"type": "Precompiled", "precompiled_charsmap": "AAAA"}, )" +
+           wp_model + "}");
   EXPECT_NE(e.find("precompiled_charsmap"), std::string::npos) << e;
   // Invalid UTF-8 input.
   const auto bpe = lowbit::Tokenizer::from_dir(kDir + "bpe");
@@ -238,7 +242,7 @@ TEST(TokenizerJson, BpeByHand) {
               "merges": ["a b", "ab a"]}})");
   const auto tok = lowbit::Tokenizer::from_tokenizer_json(p);
   EXPECT_EQ(tok->tokenize_ids("ABA ab b"), (Ids{4, 3, 2}));
-  EXPECT_EQ(tok->tokenize_ids("é"), (Ids{5, 6}));  // byte fallback
+  EXPECT_EQ(tok->tokenize_ids("é"), (Ids{5, 6}));      // byte fallback
   EXPECT_EQ(tok->tokenize_ids("zzq a"), (Ids{0, 1}));  // fused unknowns
   EXPECT_EQ(tok->tokenize_ids("11 X"), (Ids{7, 7, 8}));
   EXPECT_EQ(tok->encode("ab", 8).ids, (Ids{3}));  // no post-processor: no special tokens
