@@ -530,6 +530,17 @@ std::u32string strip_accents(std::u32string_view s) {
   return out;
 }
 
+std::u32string nfd(std::u32string_view s) {
+  std::u32string out;
+  out.reserve(s.size());
+  for (utf8proc_int32_t c :
+       decompose(s, combining_class_9, [](char32_t c) { return c == kDecomposedAfter9; }))
+    out.push_back(static_cast<char32_t>(c));
+  return out;
+}
+
+bool is_nonspacing_mark(char32_t cp) { return in_ranges(kNonspacingMark8, cp); }
+
 }  // namespace fast
 
 }  // namespace lowbit::text

@@ -69,6 +69,9 @@ bool is_cjk_char(char32_t cp);
 std::u32string lower(std::u32string_view s);
 // NFD with Unicode 9.0 data, then every nonspacing mark (Mn) of Unicode 8.0 removed.
 std::u32string strip_accents(std::u32string_view s);
+// The two halves of strip_accents: the NFD normalizer and StripAccents's class.
+std::u32string nfd(std::u32string_view s);
+bool is_nonspacing_mark(char32_t cp);
 
 }  // namespace fast
 

@@ -20,6 +20,7 @@
 
 #include "core/error.h"
 #include "lowbit/tokenizer.h"
+#include "text/tokenizer_json.h"
 #include "text/unicode.h"
 
 namespace lowbit {
@@ -373,18 +374,9 @@ std::pair<size_t, size_t> longest_first_legacy(size_t la, size_t lb, size_t room
   return {la - second_remove / 2, lb - first_remove - (second_remove - second_remove / 2)};
 }
 
-// tokenizers' truncate_encodings, LongestFirst: the shorter sequence is kept whole when it takes
-// at most half the room, the longer one getting the rest; otherwise each gets half, the longer
-// one (the second when they are equal) keeping the odd piece.
+// tokenizers' truncate_encodings, LongestFirst (text/tokenizer_json.h).
 std::pair<size_t, size_t> longest_first_fast(size_t la, size_t lb, size_t room) {
-  size_t n1 = std::min(la, lb);
-  size_t n2 = n1 > room ? n1 : std::max(n1, room - n1);
-  if (n1 + n2 > room) {
-    n1 = room / 2;
-    n2 = room - n1;
-  }
-  if (la > lb) std::swap(n1, n2);
-  return {std::min(la, n1), std::min(lb, n2)};
+  return text::longest_first(la, lb, room);
 }
 
 }  // namespace
@@ -519,6 +511,19 @@ const std::string& WordPieceTokenizer::id_to_token(int32_t id) const {
 }
 
 size_t WordPieceTokenizer::vocab_size() const { return impl_->vocab.size(); }
+
+std::string WordPieceTokenizer::decode(const std::vector<int32_t>& ids,
+                                       bool skip_special_tokens) const {
+  std::vector<std::string> tokens;
+  tokens.reserve(ids.size());
+  for (int32_t id : ids) {
+    const std::string& t = id_to_token(id);
+    const bool special = std::any_of(impl_->specials.begin(), impl_->specials.end(),
+                                     [&](const auto& s) { return s.second == id; });
+    if (!(skip_special_tokens && special)) tokens.push_back(t);
+  }
+  return text::wordpiece_decode(tokens, "##", true);
+}
 const TokenizerOptions& WordPieceTokenizer::options() const { return impl_->opts; }
 int32_t WordPieceTokenizer::cls_id() const { return impl_->cls; }
 int32_t WordPieceTokenizer::sep_id() const { return impl_->sep; }

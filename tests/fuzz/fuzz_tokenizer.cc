@@ -1,10 +1,12 @@
-// libFuzzer target for WordPieceTokenizer, both modes (fast and legacy): arbitrary bytes through
-// tokenize, encode and encode_pair. Invalid UTF-8 must surface as lowbit::Error; anything else
-// escaping, a sanitizer report, or a broken invariant (checked below) is a bug.
+// libFuzzer target for WordPieceTokenizer, both modes (fast and legacy), and for the tokenizer.json
+// tokenizers of tests/data/tokenizers (BPE, Unigram, WordPiece): arbitrary bytes through
+// tokenize, encode, encode_pair and decode. Invalid UTF-8 must surface as lowbit::Error; anything
+// else escaping, a sanitizer report, or a broken invariant (checked below) is a bug.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +56,35 @@ void check(bool ok) {
   if (!ok) std::abort();
 }
 
+const std::vector<std::unique_ptr<lowbit::Tokenizer>>& json_tokenizers() {
+  static const std::vector<std::unique_ptr<lowbit::Tokenizer>> toks = [] {
+    std::vector<std::unique_ptr<lowbit::Tokenizer>> t;
+    for (const char* name : {"bpe", "unigram", "wordpiece"})
+      t.push_back(lowbit::Tokenizer::from_dir(std::string(LOWBIT_TEST_DATA "/tokenizers/") + name));
+    return t;
+  }();
+  return toks;
+}
+
+void check_encoding(const lowbit::Encoding& enc, size_t max_length) {
+  check(enc.ids.size() <= max_length && enc.ids.size() == enc.type_ids.size());
+  check(enc.ids.size() <= enc.untruncated_length);
+  check(enc.untruncated_length > max_length || enc.ids.size() == enc.untruncated_length);
+}
+
+// Any tokenizer through the common interface.
+void run_json(const lowbit::Tokenizer& tok, std::string_view a, std::string_view b,
+              size_t max_length) {
+  try {
+    const std::vector<int32_t> ids = tok.tokenize_ids(a);
+    for (int32_t id : ids) check(id >= 0 && static_cast<size_t>(id) < tok.vocab_size());
+    tok.decode(ids);
+    check_encoding(tok.encode(a, max_length), max_length);
+    check_encoding(tok.encode_pair(a, b, max_length + 2), max_length + 2);
+  } catch (const lowbit::Error&) {
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -80,6 +111,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t cut = 1 + data[1] % (size - 1);
   const std::string_view a(reinterpret_cast<const char*>(data) + 1, cut - 1);
   const std::string_view b(reinterpret_cast<const char*>(data) + cut, size - cut);
+  const auto& json = json_tokenizers();
+  run_json(*json[data[0] % json.size()], a, b, max_length + 1);
   try {
     const lowbit::Encoding enc = tok.encode_pair(a, b, max_length + 1);
     check(enc.ids.size() <= max_length + 1 && enc.ids.size() == enc.type_ids.size());
