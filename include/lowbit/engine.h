@@ -33,7 +33,8 @@ struct ModelInfo {
   bool normalize = false;
   bool sentence_transformers = false;
   int64_t max_length = 0;  // tokens, [CLS] and [SEP] included
-  bool lower_case = true;
+  bool lower_case = true;     // WordPiece tokenizers: whether they lower-case
+  std::string tokenizer;      // "wordpiece" | "bpe" | "unigram"
   std::string quantization;  // per-GEMM modes, e.g. "w8a8 on q1,q2,q3,q4"
   std::string source;        // lowbit models: the checkpoint they were quantized from
   std::string device;        // where it runs: "cpu" or "cuda:0 (<GPU name>)"
@@ -124,7 +125,7 @@ class Engine {
   ~Engine();
 
   const ModelInfo& info() const;
-  const WordPieceTokenizer& tokenizer() const;
+  const Tokenizer& tokenizer() const;
   // Texts must be valid UTF-8 (else lowbit::Error naming the text's index and byte offset).
   Embeddings embed(const std::vector<std::string>& texts, const EmbedOptions& opts = {}) const;
   // Sentence pairs (token type ids 0 / 1), e.g. for cross-encoders.

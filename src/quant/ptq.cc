@@ -42,7 +42,7 @@ void copy_side_files(const std::string& src, const fs::path& dst) {
 std::vector<std::vector<std::vector<float>>> collect_inputs(const Encoder& model,
                                                             const ModelDir& dir,
                                                             const QuantizeOptions& opts) {
-  const auto tok = WordPieceTokenizer::from_dir(dir.dir);
+  const auto tok = Tokenizer::from_dir(dir.dir);
   const size_t layers = model.layers().size();
   std::vector<std::vector<std::vector<float>>> rows(layers, std::vector<std::vector<float>>(4));
   std::vector<std::vector<int64_t>> kept(layers, std::vector<int64_t>(4, 0));
@@ -55,7 +55,7 @@ std::vector<std::vector<std::vector<float>>> collect_inputs(const Encoder& model
     n += take;
   };
   for (size_t i = 0; i < opts.calib.size(); ++i) {
-    const Encoding e = tok.encode(opts.calib[i], size_t(dir.max_length));
+    const Encoding e = tok->encode(opts.calib[i], size_t(dir.max_length));
     RaggedBatch b(dir.config);
     b.add(e.ids, e.type_ids);
     model.forward(b, &obs);

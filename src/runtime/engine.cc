@@ -78,7 +78,7 @@ struct Engine::Impl {
   ModelDir dir;
   std::optional<Recipe> recipe;
   SafeTensors weights;
-  WordPieceTokenizer tokenizer;
+  std::unique_ptr<Tokenizer> tokenizer;
   Encoder model;
   ModelInfo info;
   std::string qbest_info = "off";
@@ -88,11 +88,15 @@ struct Engine::Impl {
       : dir(std::move(d)),
         recipe(read_recipe(dir)),
         weights(SafeTensors::open(dir.weights_path)),
-        tokenizer(WordPieceTokenizer::from_dir(dir.dir)),
+        tokenizer(Tokenizer::from_dir(dir.dir)),
         model(make_model(dir, weights, recipe)) {
-    if (int64_t(tokenizer.vocab_size()) != dir.config.vocab_size)
-      fail(dir.dir, "/vocab.txt: has ", tokenizer.vocab_size(),
-           " tokens but config.json says vocab_size = ", dir.config.vocab_size);
+    // vocab.txt must match the embedding table exactly; a tokenizer.json may cover fewer rows
+    // than the table (checkpoints pad vocab_size), never more.
+    const int64_t n = int64_t(tokenizer->vocab_size()), want = dir.config.vocab_size;
+    const bool json = std::filesystem::exists(std::filesystem::path(dir.dir) / "tokenizer.json");
+    if (json ? n > want : n != want)
+      fail(dir.dir, json ? "/tokenizer.json" : "/vocab.txt", ": has ", n,
+           " tokens but config.json says vocab_size = ", want);
     if (opts.device != "cpu" && opts.device != "cuda" && opts.device != "auto")
       fail("device '", opts.device, "' must be cpu, cuda or auto");
     session = make_session(dir, model, opts, &qbest_info);
@@ -134,7 +138,9 @@ void Engine::Impl::fill_info() {
   info.normalize = dir.normalize;
   info.sentence_transformers = dir.sentence_transformers;
   info.max_length = dir.max_length;
-  info.lower_case = tokenizer.options().lower_case;
+  const auto* wp = dynamic_cast<const WordPieceTokenizer*>(tokenizer.get());
+  info.lower_case = wp && wp->options().lower_case;
+  info.tokenizer = tokenizer->kind();
   info.quantization = recipe ? recipe->summary() : "fp32 (not quantized)";
   if (recipe)
     info.source = recipe->source_name + " (sha256 " + recipe->source_sha256.substr(0, 12) + "...)";
@@ -227,7 +233,7 @@ std::unique_ptr<Engine> Engine::load(const std::string& model_dir, const LoadOpt
 }
 
 const ModelInfo& Engine::info() const { return impl_->info; }
-const WordPieceTokenizer& Engine::tokenizer() const { return impl_->tokenizer; }
+const Tokenizer& Engine::tokenizer() const { return *impl_->tokenizer; }
 
 namespace {
 template <typename F>
@@ -244,7 +250,7 @@ Embeddings Engine::embed(const std::vector<std::string>& texts, const EmbedOptio
   const size_t max_len = size_t(impl_->max_length(opts));
   std::vector<Encoding> encs(texts.size());
   for (size_t i = 0; i < texts.size(); ++i)
-    encs[i] = with_text_index(i, [&] { return impl_->tokenizer.encode(texts[i], max_len); });
+    encs[i] = with_text_index(i, [&] { return impl_->tokenizer->encode(texts[i], max_len); });
   return impl_->run(std::move(encs), opts);
 }
 
@@ -254,7 +260,7 @@ Embeddings Engine::embed_pairs(const std::vector<std::pair<std::string, std::str
   std::vector<Encoding> encs(pairs.size());
   for (size_t i = 0; i < pairs.size(); ++i)
     encs[i] = with_text_index(
-        i, [&] { return impl_->tokenizer.encode_pair(pairs[i].first, pairs[i].second, max_len); });
+        i, [&] { return impl_->tokenizer->encode_pair(pairs[i].first, pairs[i].second, max_len); });
   return impl_->run(std::move(encs), opts);
 }
 
@@ -263,7 +269,7 @@ Classifications Engine::classify(const std::vector<std::string>& texts,
   const size_t max_len = size_t(impl_->max_length(opts));
   std::vector<Encoding> encs(texts.size());
   for (size_t i = 0; i < texts.size(); ++i)
-    encs[i] = with_text_index(i, [&] { return impl_->tokenizer.encode(texts[i], max_len); });
+    encs[i] = with_text_index(i, [&] { return impl_->tokenizer->encode(texts[i], max_len); });
   return impl_->classify(std::move(encs), opts);
 }
 

@@ -238,15 +238,18 @@ void Session::Impl::run(const Shape& s, const RaggedBatch& b) {
     cudaGraph_t graph = nullptr;
     LOWBIT_CUDA_CHECK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
     arena->set_frozen(true);
+    cuda::set_capturing_graph(true);
     try {
       g.points = enqueue(s, b);
     } catch (...) {
       arena->set_frozen(false);
+      cuda::set_capturing_graph(false);
       cudaStreamEndCapture(stream, &graph);
       if (graph) cudaGraphDestroy(graph);
       throw;
     }
     arena->set_frozen(false);
+    cuda::set_capturing_graph(false);
     LOWBIT_CUDA_CHECK(cudaStreamEndCapture(stream, &graph));
     const cudaError_t e = cudaGraphInstantiate(&g.exec, graph, 0);
     cudaGraphDestroy(graph);

@@ -69,8 +69,12 @@ TEST_F(BadModel, MissingFolderAndFiles) {
   EXPECT_ERROR_HAS("/nonexistent/lowbit-model", "/nonexistent/lowbit-model", "does not exist");
   ModelCopy m;
   EXPECT_ERROR_HAS(m.tmp.str("config.json"), "not a folder");
+  // The real folder has both tokenizer.json and vocab.txt: either one alone loads (a
+  // transformers-5 folder has only tokenizer.json), neither is an error naming both.
   fs::remove(m.tmp.path / "vocab.txt");
-  EXPECT_ERROR_HAS(m.dir(), "vocab.txt");
+  EXPECT_EQ(engine_load_error(m.dir()), "");
+  fs::remove(m.tmp.path / "tokenizer.json");
+  EXPECT_ERROR_HAS(m.dir(), "vocab.txt", "tokenizer.json");
   fs::remove(m.tmp.path / "model.safetensors");
   EXPECT_ERROR_HAS(m.dir(), "model.safetensors", "no such file");
   fs::remove(m.tmp.path / "config.json");
@@ -124,8 +128,17 @@ TEST_F(BadModel, ShapesContradictConfig) {
 
 TEST_F(BadModel, VocabDisagreesWithConfig) {
   ModelCopy m;
+  fs::remove(m.tmp.path / "tokenizer.json");  // vocab.txt is read when there is no tokenizer.json
   m.write("vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\n");
   EXPECT_ERROR_HAS(m.dir(), "vocab.txt", "6 tokens", "30522");
+  // A tokenizer.json may cover fewer rows than the embedding table, never more.
+  ModelCopy t;
+  Json tok = Json::parse(std::ifstream(t.tmp.str("tokenizer.json")));
+  tok["added_tokens"].push_back({{"id", 30522}, {"content", "<extra>"}, {"single_word", false},
+                                 {"lstrip", false}, {"rstrip", false}, {"normalized", false},
+                                 {"special", true}});
+  t.write("tokenizer.json", tok.dump());
+  EXPECT_ERROR_HAS(t.dir(), "tokenizer.json", "30523 tokens", "30522");
 }
 
 TEST_F(BadModel, TruncatedAndEmptyWeights) {

@@ -375,6 +375,7 @@ int cmd_info(const std::vector<std::string>& argv) {
                         {"normalize", m.normalize},
                         {"max_length", m.max_length},
                         {"lower_case", m.lower_case},
+                        {"tokenizer", m.tokenizer},
                         {"quantization", m.quantization},
                         {"source", m.source},
                         {"labels", m.labels}};
@@ -386,8 +387,9 @@ int cmd_info(const std::vector<std::string>& argv) {
   std::printf("architecture:  %s (%s), %lld layers, hidden %lld, %lld heads, intermediate %lld\n",
               m.architecture.c_str(), m.model_type.c_str(), (long long)m.layers,
               (long long)m.hidden, (long long)m.heads, (long long)m.intermediate);
-  std::printf("vocabulary:    %lld tokens (%s), max positions %lld, type vocab %lld\n",
-              (long long)m.vocab, m.lower_case ? "uncased" : "cased",
+  std::printf("vocabulary:    %lld tokens (%s%s), max positions %lld, type vocab %lld\n",
+              (long long)m.vocab, m.tokenizer.c_str(),
+              m.tokenizer != "wordpiece" ? "" : m.lower_case ? ", uncased" : ", cased",
               (long long)m.max_position_embeddings, (long long)m.type_vocab);
   std::printf("activation:    %s\n", m.activation.c_str());
   std::printf("parameters:    %lld (%.1f M, the encoder's; an unused pooler is not counted)\n",

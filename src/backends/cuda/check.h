@@ -35,9 +35,12 @@ void raise_smem_limit(int bytes) {
 }
 }  // namespace lowbit::cuda
 
-// After a kernel launch: checks the launch, and with LOWBIT_CUDA_SYNC=1 also its execution.
-#define LOWBIT_CUDA_LAUNCHED(name)                                                \
-  do {                                                                            \
-    LOWBIT_CUDA_CHECK(cudaGetLastError());                                        \
-    if (::lowbit::cuda::debug_sync()) LOWBIT_CUDA_CHECK(cudaDeviceSynchronize()); \
+// After a kernel launch: checks the launch, and with LOWBIT_CUDA_SYNC=1 also its execution
+// (except while this thread captures a CUDA graph, where nothing executes and a synchronisation
+// would invalidate the capture; the eager run of each shape before its capture is checked).
+#define LOWBIT_CUDA_LAUNCHED(name)                                          \
+  do {                                                                      \
+    LOWBIT_CUDA_CHECK(cudaGetLastError());                                  \
+    if (::lowbit::cuda::debug_sync() && !::lowbit::cuda::capturing_graph()) \
+      LOWBIT_CUDA_CHECK(cudaDeviceSynchronize());                           \
   } while (0)

@@ -14,6 +14,12 @@ bool debug_sync() {
   return on;
 }
 
+namespace {
+thread_local bool g_capturing = false;
+}  // namespace
+bool capturing_graph() { return g_capturing; }
+void set_capturing_graph(bool on) { g_capturing = on; }
+
 std::vector<DeviceInfo> devices() {
   int n = 0;
   if (cudaGetDeviceCount(&n) != cudaSuccess) {

@@ -19,6 +19,10 @@ struct DeviceInfo {
 std::vector<DeviceInfo> devices();
 // True when LOWBIT_CUDA_SYNC=1: launches are followed by a synchronising check.
 bool debug_sync();
+// Whether this thread is capturing a CUDA graph (set by the Session around a capture): the
+// debug switch does not synchronise then.
+bool capturing_graph();
+void set_capturing_graph(bool on);
 // Fills `n` floats on the device with `value` and copies them back: a smoke test that the
 // toolchain, driver and device agree. Throws lowbit::Error on any CUDA failure.
 std::vector<float> fill_roundtrip(size_t n, float value);
