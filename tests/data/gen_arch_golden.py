@@ -274,6 +274,15 @@ def reference(model, has_pooler, ids, type_ids, full):
     return r
 
 
+def relative_buckets(max_len):
+    """MPNet's bucket of each relative position key - query = -(max_len-1) .. max_len-1, as
+    transformers computes it (log in float32, truncated; 32 buckets, max distance 128)."""
+    from transformers.models.mpnet.modeling_mpnet import MPNetEncoder
+    rel = torch.arange(-(max_len - 1), max_len)
+    return {"first_relative_position": -(max_len - 1),
+            "buckets": MPNetEncoder.relative_position_bucket(rel).tolist()}
+
+
 def encode(tok, a, b=None):
     enc = tok(a, b, truncation="longest_first" if b is not None else True, max_length=MAX_LEN)
     full = tok(a, b, truncation=False)
@@ -416,6 +425,8 @@ def build(folder, arch, kind, dtype, seed, text, texts, passage, pairs, tokenize
     }
     if arch == "roberta-cls":
         doc["id2label"] = saved_cfg["id2label"]
+    if arch == "mpnet":
+        doc["relative_position_buckets"] = relative_buckets(MAX_LEN)
     with open(os.path.join(d, "golden.json"), "w") as f:
         json.dump(doc, f, ensure_ascii=True, separators=(",", ":"))
     return d
