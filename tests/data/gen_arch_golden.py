@@ -283,6 +283,49 @@ def relative_buckets(max_len):
             "buckets": MPNetEncoder.relative_position_bucket(rel).tolist()}
 
 
+def sensitivity(arch, model, case, pair):
+    """Mean-vector cosine of the golden against a few wrong models: each must miss the parity
+    budget (cosine >= 0.9999) by far, or the weights are too tame to catch that mistake."""
+    def mean(ids, types=None, **kw):
+        extra = {"token_type_ids": torch.tensor([types])} if types is not None else {}
+        with torch.no_grad():
+            return model(input_ids=torch.tensor([ids]), **extra, **kw).last_hidden_state[0].mean(0)
+
+    types = case.get("type_ids")
+    base = mean(case["ids"], types)
+    n = len(case["ids"])
+    wrong = {}
+    if arch in ("roberta", "xlm-roberta", "mpnet"):
+        wrong["positions from 0, not pad+1"] = mean(case["ids"], types, position_ids=torch.arange(n)[None])
+    elif arch != "distilbert":
+        wrong["positions shifted by 2"] = mean(case["ids"], types, position_ids=torch.arange(n)[None] + 2)
+    if arch == "mpnet":
+        w = model.encoder.relative_attention_bias.weight
+        saved = w.detach().clone()
+        with torch.no_grad():
+            w.zero_()
+        wrong["no relative attention bias"] = mean(case["ids"])
+        with torch.no_grad():
+            w.copy_(saved)
+    lin = model.transformer.layer[0].ffn.lin2 if arch == "distilbert" else model.encoder.layer[0].output.dense
+    saved = lin.bias.detach().clone()
+    with torch.no_grad():
+        lin.bias.zero_()
+    wrong["layer 0 FFN output bias zeroed"] = mean(case["ids"], types)
+    with torch.no_grad():
+        lin.bias.copy_(saved)
+    if "type_ids" in pair:
+        wrong["pair without token types"] = mean(pair["ids"])
+        base_pair = mean(pair["ids"], pair["type_ids"])
+    out = {}
+    for k, v in wrong.items():
+        ref = base_pair if k == "pair without token types" else base
+        c = float(torch.nn.functional.cosine_similarity(ref, v, 0))
+        assert c < 0.9995, (arch, k, c)
+        out[k] = c
+    return out
+
+
 def encode(tok, a, b=None):
     enc = tok(a, b, truncation="longest_first" if b is not None else True, max_length=MAX_LEN)
     full = tok(a, b, truncation=False)
@@ -404,6 +447,9 @@ def build(folder, arch, kind, dtype, seed, text, texts, passage, pairs, tokenize
             p.update(reference(model, has_pooler, ids, type_ids if has_types else None, j == 0))
         out_pairs.append(p)
 
+    if arch != "roberta-cls":
+        for k, c in sensitivity(arch, model, cases[1], out_pairs[0]).items():
+            print(f"  {folder}: {k}: mean cosine {c:.4f}")
     with open(os.path.join(d, "config.json")) as f:
         saved_cfg = json.load(f)
     doc = {
