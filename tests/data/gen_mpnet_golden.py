@@ -91,6 +91,12 @@ def main():
         "pooling": "mean", "normalized": True,
         "cases": cases, "pairs": pairs,
     }
+    # MPNet's bucket of each relative position key - query (as transformers computes it: log in
+    # float32, truncated; the encoder always calls it with 32 buckets and max distance 128).
+    from transformers.models.mpnet.modeling_mpnet import MPNetEncoder
+    rel = torch.arange(-(max_len - 1), max_len)
+    doc["relative_position_buckets"] = {"first_relative_position": -(max_len - 1),
+                                        "buckets": MPNetEncoder.relative_position_bucket(rel).tolist()}
     out_path = os.path.join(HERE, "mpnet_golden.json")
     with open(out_path, "w") as f:
         json.dump(doc, f, ensure_ascii=True, separators=(",", ":"))
