@@ -38,6 +38,9 @@ struct Exec {
   std::optional<GemmMix> mix;       // nullopt: every GEMM in its recipe's mode
   int64_t max_layers = 0;           // > 0: only the first layers (the tuner times one)
   std::function<void(const char*)> mark;  // after each stage, when profiling
+  // Split-K scratch shared by the pass's GEMMs (they run one after another on the stream), so
+  // that their partial sums stay in L2 instead of each GEMM writing to fresh memory.
+  Tensor gemm_workspace;
 
   explicit Exec(Device d = Device::cpu()) : device(d) {}
   bool on_cpu() const { return device.is_cpu(); }

@@ -108,12 +108,14 @@ void gemm(const GemmInput& x, const DeviceGemm& w, Tensor& y, const LinearEpilog
   p.out_type = cuda::GemmOut::F16;
   p.out = y.data<void>();
   p.stream = stream_of(ex);
-  // Split-K scratch from the pass's arena (the same address on every replay of a graph).
+  // Split-K scratch from the pass's arena (the same address on every replay of a graph), one
+  // buffer for all the pass's GEMMs, grown when a GEMM needs more.
   const size_t ws = cuda::int_gemm_workspace_bytes(p);
   if (ws) {
-    Tensor t = ex.empty({int64_t(ws)}, DType::U8);
-    p.workspace = t.data<void>();
-    p.workspace_bytes = ws;
+    if (!ex.gemm_workspace.defined() || ex.gemm_workspace.nbytes() < ws)
+      ex.gemm_workspace = ex.empty({int64_t(ws)}, DType::U8);
+    p.workspace = ex.gemm_workspace.data<void>();
+    p.workspace_bytes = ex.gemm_workspace.nbytes();
   }
   cuda::int_gemm(p);
 }
