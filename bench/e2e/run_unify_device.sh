@@ -17,7 +17,6 @@ export LD_LIBRARY_PATH=$PWD/build/gpu-bundle/lib
 export LOWBIT_TEST_DATA_DIR=$PWD/tests/data
 B=$PWD/build/gpu-bundle
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader | tee "$OUT/logs/gpu.txt"
-git log -1 --format='commit %h %s' 2>/dev/null | cut -c1-80 | tee -a "$OUT/logs/gpu.txt"
 case $stage in
   check)
     for t in test_ops test_cuda_attention test_gpu_encoder test_cuda_quant; do
