@@ -210,6 +210,7 @@ Encoder::Encoder(const EncoderConfig& config, const SafeTensors& file, const Rec
     : config_(config) {
   if (int64_t(recipe.layers.size()) != config.num_layers)
     fail("recipe has ", recipe.layers.size(), " layers, config.json ", config.num_layers);
+  recipe.check_gemms(gemm_slots(), "recipe.json");
   const EncoderNames& n = lowbit_names();
   const WeightSource src(file, "");
   load_embeddings(src, n);
@@ -234,6 +235,7 @@ Encoder::Encoder(const EncoderConfig& config, const SafeTensors& file, const Rec
 void Encoder::apply_recipe(const Recipe& recipe) {
   if (recipe.layers.size() != layers_.size())
     fail("recipe has ", recipe.layers.size(), " layers, the model ", layers_.size());
+  recipe.check_gemms(gemm_slots(), "recipe " + recipe.name);
   for (size_t i = 0; i < layers_.size(); ++i)
     for (int g = 0; g < kGemmsPerLayer; ++g) {
       Linear& lin = layers_[i].gemm(g);

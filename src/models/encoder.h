@@ -86,6 +86,9 @@ class Encoder {
   // A lowbit model: quantized tensors as `recipe` says (the loader checks every one).
   Encoder(const EncoderConfig& config, const SafeTensors& file, const Recipe& recipe);
 
+  // The GEMMs of each layer, by the names recipes use (q1 QKV, q2 attention output, q3 FFN in,
+  // q4 FFN out).
+  static const GemmSlots& gemm_slots() { return encoder_gemm_slots(); }
   // Quantizes the FP32 weights in memory as `recipe` says (layer count must match).
   void apply_recipe(const Recipe& recipe);
 

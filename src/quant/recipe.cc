@@ -1,5 +1,6 @@
 #include "quant/recipe.h"
 
+#include <algorithm>
 #include <map>
 
 #include "core/error.h"
@@ -18,7 +19,22 @@ constexpr std::array<std::pair<GemmMode, const char*>, 6> kModes{{
 constexpr std::array<const char*, kGemmsPerLayer> kGemmNames{"q1", "q2", "q3", "q4"};
 constexpr std::array<const char*, kGemmsPerLayer> kGemmRoles{"QKV projection", "attention output",
                                                              "FFN intermediate", "FFN output"};
+
+std::string slot_names(const GemmSlots& slots) {
+  std::string s;
+  for (const GemmSlot& g : slots) s += (s.empty() ? "" : ", ") + g.name;
+  return s;
+}
 }  // namespace
+
+const GemmSlots& encoder_gemm_slots() {
+  static const GemmSlots slots = [] {
+    GemmSlots s;
+    for (int g = 0; g < kGemmsPerLayer; ++g) s.push_back({kGemmNames[size_t(g)], kGemmRoles[size_t(g)]});
+    return s;
+  }();
+  return slots;
+}
 
 const char* gemm_mode_name(GemmMode m) {
   for (const auto& [mode, name] : kModes)
@@ -37,11 +53,10 @@ bool is_quantized(GemmMode m) { return m != GemmMode::Fp32 && m != GemmMode::Fp1
 const char* gemm_name(int g) { return kGemmNames.at(size_t(g)); }
 const char* gemm_role(int g) { return kGemmRoles.at(size_t(g)); }
 
-int parse_gemm_name(const std::string& s) {
-  for (int g = 0; g < kGemmsPerLayer; ++g)
-    if (s == kGemmNames[size_t(g)]) return g;
-  fail("unknown GEMM \"", s,
-       "\" (expected q1 (QKV), q2 (attention output), q3 (FFN in) or q4 (FFN out))");
+int parse_gemm_name(const std::string& s, const GemmSlots& slots) {
+  for (size_t i = 0; i < slots.size(); ++i)
+    if (slots[i].name == s) return int(i);
+  fail("unknown GEMM \"", s, "\" (this model's GEMMs are ", slot_names(slots), ")");
 }
 
 GemmQuant GemmQuant::make(GemmMode mode, bool asym, int64_t group_size) {
@@ -85,10 +100,13 @@ std::string GemmQuant::str() const {
 }
 
 Recipe Recipe::uniform(const std::string& name, int64_t layers, GemmMode mode, bool asym,
-                       int64_t group_size, const std::vector<int>& parts) {
+                       int64_t group_size, const std::vector<int>& parts, const GemmSlots& gemms) {
   Recipe r;
   r.name = name;
-  LayerQuant lq;
+  r.gemms = gemms;
+  LayerQuant lq(gemms.size());
+  if (parts.empty())
+    for (auto& q : lq) q = GemmQuant::make(mode, asym, group_size);
   for (int p : parts) lq.at(size_t(p)) = GemmQuant::make(mode, asym, group_size);
   r.layers.assign(size_t(layers), lq);
   return r;
@@ -98,14 +116,14 @@ nlohmann::json Recipe::to_json() const {
   nlohmann::json layers_j = nlohmann::json::array();
   for (const LayerQuant& l : layers) {
     nlohmann::json lj = nlohmann::json::object();
-    for (int g = 0; g < kGemmsPerLayer; ++g) {
-      const GemmQuant& q = l[size_t(g)];
+    for (size_t g = 0; g < gemms.size(); ++g) {
+      const GemmQuant& q = l.at(g);
       nlohmann::json gj = {{"mode", gemm_mode_name(q.mode)}};
       if (is_quantized(q.mode)) {
         gj["weight"] = q.weight.str();
         gj["activation"] = q.act.str();
       }
-      lj[gemm_name(g)] = gj;
+      lj[gemms[g].name] = gj;
     }
     layers_j.push_back(lj);
   }
@@ -154,7 +172,8 @@ GemmQuant gemm_from_json(const nlohmann::json& j, const std::string& where) {
 }
 }  // namespace
 
-Recipe Recipe::from_json(const nlohmann::json& j, const std::string& where, int64_t num_layers) {
+Recipe Recipe::from_json(const nlohmann::json& j, const std::string& where, int64_t num_layers,
+                         const GemmSlots& gemms) {
   if (!j.is_object()) fail(where, ": expected a JSON object");
   if (str_field(j, "format", where) != "lowbit") fail(where, ": \"format\" must be \"lowbit\"");
   auto ver = j.find("format_version");
@@ -162,6 +181,7 @@ Recipe Recipe::from_json(const nlohmann::json& j, const std::string& where, int6
     fail(where, ": unsupported format_version (this lowbit reads version 1)");
   Recipe r;
   r.name = str_field(j, "recipe", where);
+  r.gemms = gemms;
   auto src = j.find("source");
   if (src == j.end() || !src->is_object()) fail(where, ": field \"source\" must be an object");
   r.source_dir = str_field(*src, "dir", where + " source");
@@ -177,27 +197,43 @@ Recipe Recipe::from_json(const nlohmann::json& j, const std::string& where, int6
   for (size_t i = 0; i < layers->size(); ++i) {
     const nlohmann::json& lj = (*layers)[i];
     const std::string lw = where + " layer " + std::to_string(i);
-    if (!lj.is_object()) fail(lw, ": must be an object of q1..q4");
-    LayerQuant lq;
-    for (int g = 0; g < kGemmsPerLayer; ++g) {
-      auto it = lj.find(gemm_name(g));
-      if (it == lj.end()) fail(lw, ": missing ", gemm_name(g));
-      lq[size_t(g)] = gemm_from_json(*it, lw + " " + gemm_name(g));
+    if (!lj.is_object()) fail(lw, ": must be an object of the GEMMs ", slot_names(gemms));
+    LayerQuant lq(gemms.size());
+    for (size_t g = 0; g < gemms.size(); ++g) {
+      auto it = lj.find(gemms[g].name);
+      if (it == lj.end())
+        fail(lw, ": missing ", gemms[g].name, " (this model's GEMMs are ", slot_names(gemms), ")");
+      lq[g] = gemm_from_json(*it, lw + " " + gemms[g].name);
     }
-    if (lj.size() != size_t(kGemmsPerLayer)) fail(lw, ": unexpected keys besides q1..q4");
+    for (const auto& [k, v] : lj.items())
+      if (std::none_of(gemms.begin(), gemms.end(), [&](const GemmSlot& g) { return g.name == k; }))
+        fail(lw, ": unknown GEMM \"", k, "\" (this model's GEMMs are ", slot_names(gemms),
+             "; was this recipe made for another model? re-quantize with lowbit quantize)");
     r.layers.push_back(lq);
   }
   if (auto c = j.find("calibration"); c != j.end()) r.calibration = *c;
   return r;
 }
 
+void Recipe::check_gemms(const GemmSlots& want, const std::string& where) const {
+  bool same = want.size() == gemms.size();
+  for (size_t i = 0; same && i < want.size(); ++i) same = want[i].name == gemms[i].name;
+  if (!same)
+    fail(where, ": the recipe names the GEMMs ", slot_names(gemms), " but this model has ",
+         slot_names(want));
+  for (size_t i = 0; i < layers.size(); ++i)
+    if (layers[i].size() != gemms.size())
+      fail(where, ": layer ", i, " of the recipe has ", layers[i].size(), " GEMMs, not ",
+           gemms.size());
+}
+
 std::string Recipe::summary() const {
   std::map<std::string, std::string> parts;  // mode -> "q1,q2"
   std::vector<std::string> order;
-  for (int g = 0; g < kGemmsPerLayer; ++g) {
+  for (size_t g = 0; g < gemms.size(); ++g) {
     std::string modes;
     for (const LayerQuant& l : layers) {
-      const std::string m = gemm_mode_name(l[size_t(g)].mode);
+      const std::string m = gemm_mode_name(l.at(g).mode);
       if (modes.find(m) != std::string::npos) continue;
       if (!modes.empty()) modes += '/';
       modes += m;
@@ -205,7 +241,7 @@ std::string Recipe::summary() const {
     if (!parts.count(modes)) order.push_back(modes);
     std::string& p = parts[modes];
     if (!p.empty()) p += ',';
-    p += gemm_name(g);
+    p += gemms[g].name;
   }
   std::string s;
   for (const auto& m : order) {

@@ -24,7 +24,8 @@ namespace {
 std::optional<Recipe> read_recipe(const ModelDir& dir) {
   const std::string path = (std::filesystem::path(dir.dir) / "recipe.json").string();
   if (!std::filesystem::exists(path)) return std::nullopt;
-  Recipe r = Recipe::from_json(read_json_file(path), path, dir.config.num_layers);
+  Recipe r =
+      Recipe::from_json(read_json_file(path), path, dir.config.num_layers, Encoder::gemm_slots());
   const std::string actual = sha256_file(dir.weights_path);
   if (actual != r.weights_sha256)
     fail(dir.weights_path, ": content hash ", actual.substr(0, 16), "... differs from ",

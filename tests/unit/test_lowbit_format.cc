@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "quant/recipe.h"
 #include "test_util.h"
 #include "tiny_bert.h"
 
@@ -44,6 +45,50 @@ TEST(LowbitFormat, PythonWrittenModelsLoadAndRun) {
         }
       }
     }
+  }
+}
+
+// Recipes name their GEMMs: each layer is an object keyed by the model's GEMM names, checked
+// against what the model declares (the encoder: q1..q4); another model's GEMMs round-trip too.
+TEST(LowbitFormat, RecipesNameTheirGemms) {
+  Recipe r = Recipe::uniform("w8a8", 2, GemmMode::W8A8, false, 0, {0, 2});
+  r.weights_sha256 = std::string(64, '0');
+  nlohmann::json j = r.to_json();
+  ASSERT_TRUE(j["layers"][0].contains("q3"));
+  EXPECT_EQ(j["layers"][0]["q2"]["mode"], "fp32");
+  const Recipe back = Recipe::from_json(j, "recipe.json", 2);
+  EXPECT_EQ(back.layers[1][2], r.layers[1][2]);
+  EXPECT_EQ(back.summary(), "w8a8 on q1,q3; fp32 on q2,q4");
+  auto error_of = [](const nlohmann::json& x, const GemmSlots& slots) {
+    try {
+      Recipe::from_json(x, "recipe.json", 2, slots);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  nlohmann::json extra = j;
+  extra["layers"][1]["x1"] = {{"mode", "fp32"}};
+  EXPECT_NE(error_of(extra, encoder_gemm_slots()).find("unknown GEMM \"x1\""), std::string::npos);
+  nlohmann::json missing = j;
+  missing["layers"][0].erase("q4");
+  EXPECT_NE(error_of(missing, encoder_gemm_slots()).find("missing q4"), std::string::npos);
+  // A model with five GEMMs per layer (say, cross-attention) reads and writes its own names.
+  GemmSlots five = encoder_gemm_slots();
+  five.push_back({"x1", "cross-attention"});
+  Recipe r5 = Recipe::uniform("w4a8", 2, GemmMode::W4A8, false, 0, {4}, five);
+  r5.weights_sha256 = std::string(64, '0');
+  const Recipe b5 = Recipe::from_json(r5.to_json(), "recipe.json", 2, five);
+  EXPECT_EQ(b5.layers[0][4].mode, GemmMode::W4A8);
+  EXPECT_EQ(b5.layers[0][0].mode, GemmMode::Fp32);
+  EXPECT_EQ(parse_gemm_name("x1", five), 4);
+  EXPECT_NE(error_of(r5.to_json(), encoder_gemm_slots()).find("unknown GEMM"), std::string::npos);
+  try {
+    b5.check_gemms(encoder_gemm_slots(), "model");
+    ADD_FAILURE() << "a five-GEMM recipe was accepted for the encoder";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("this model has q1, q2, q3, q4"), std::string::npos)
+        << e.what();
   }
 }
 
