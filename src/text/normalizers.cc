@@ -80,12 +80,12 @@ class LowercaseNorm final : public CharNormalizer {
   void apply(std::u32string& s) const override { s = fast::lower(s); }
 };
 
-// StripAccents removes the nonspacing marks; it does not decompose (real pipelines put NFD
-// before it).
+// StripAccents removes the combining marks (Mn, Mc, Me); it does not decompose (real pipelines
+// put NFD before it).
 class StripAccentsNorm final : public CharNormalizer {
  public:
   void apply(std::u32string& s) const override {
-    s.erase(std::remove_if(s.begin(), s.end(), fast::is_nonspacing_mark), s.end());
+    s.erase(std::remove_if(s.begin(), s.end(), fast::is_combining_mark), s.end());
   }
 };
 

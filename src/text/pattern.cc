@@ -33,10 +33,40 @@ bool is_mark(char32_t c) {
   return k >= UTF8PROC_CATEGORY_MN && k <= UTF8PROC_CATEGORY_ME;
 }
 
-// Oniguruma's \w with Unicode: Letter, Mark, Decimal_Number, Connector_Punctuation.
+struct Range {
+  char32_t lo, hi;
+};
+
+template <size_t N>
+bool in_ranges(const Range (&table)[N], char32_t cp) {
+  const Range* it = std::upper_bound(std::begin(table), std::end(table), cp,
+                                     [](char32_t c, const Range& r) { return c < r.lo; });
+  return it != std::begin(table) && cp <= (it - 1)->hi;
+}
+
+// What Oniguruma's \w (Unicode 16 in tokenizers 0.23.3) matches beyond utf8proc's Letter, Mark,
+// Decimal_Number and Connector_Punctuation: the rest of Alphabetic (Nl, the circled and squared
+// letters of Other_Alphabetic), Join_Control, and letters newer than utf8proc. Checked against
+// tokenizers' Whitespace pre-tokenizer on every code point.
+constexpr Range kWordExtra[] = {
+    {0x0897, 0x0897},   {0x16EE, 0x16F0},   {0x1C89, 0x1C8A},   {0x200C, 0x200D},
+    {0x2160, 0x2182},   {0x2185, 0x2188},   {0x24B6, 0x24E9},   {0x3007, 0x3007},
+    {0x3021, 0x3029},   {0x3038, 0x303A},   {0xA6E6, 0xA6EF},   {0xA7CB, 0xA7CD},
+    {0xA7DA, 0xA7DC},   {0x10140, 0x10174}, {0x10341, 0x10341}, {0x1034A, 0x1034A},
+    {0x103D1, 0x103D5}, {0x105C0, 0x105F3}, {0x10D40, 0x10D65}, {0x10D69, 0x10D6D},
+    {0x10D6F, 0x10D85}, {0x10EC2, 0x10EC4}, {0x10EFC, 0x10EFC}, {0x11380, 0x11389},
+    {0x1138B, 0x1138B}, {0x1138E, 0x1138E}, {0x11390, 0x113B5}, {0x113B7, 0x113C0},
+    {0x113C2, 0x113C2}, {0x113C5, 0x113C5}, {0x113C7, 0x113CA}, {0x113CC, 0x113D3},
+    {0x113E1, 0x113E2}, {0x116D0, 0x116E3}, {0x11BC0, 0x11BE0}, {0x11BF0, 0x11BF9},
+    {0x11F5A, 0x11F5A}, {0x12400, 0x1246E}, {0x13460, 0x143FA}, {0x16100, 0x16139},
+    {0x16D40, 0x16D6C}, {0x16D70, 0x16D79}, {0x18CFF, 0x18CFF}, {0x1CCF0, 0x1CCF9},
+    {0x1E5D0, 0x1E5FA}, {0x1F130, 0x1F149}, {0x1F150, 0x1F169}, {0x1F170, 0x1F189},
+    {0x2EBF0, 0x2EE5D}};
+
+// Oniguruma's \w: Alphabetic, Mark, Decimal_Number, Connector_Punctuation, Join_Control.
 bool is_word(char32_t c) {
   return is_letter(c) || is_mark(c) || category(c) == UTF8PROC_CATEGORY_ND ||
-         category(c) == UTF8PROC_CATEGORY_PC;
+         category(c) == UTF8PROC_CATEGORY_PC || in_ranges(kWordExtra, c);
 }
 
 constexpr size_t kNone = static_cast<size_t>(-1);
@@ -45,7 +75,9 @@ constexpr size_t kNone = static_cast<size_t>(-1);
 
 bool is_regex_word(char32_t c) { return is_word(c); }
 bool is_rust_numeric(char32_t c) { return is_number(c); }
-bool is_rust_alphanumeric(char32_t c) { return is_letter(c) || is_number(c); }
+bool is_rust_alphanumeric(char32_t c) {
+  return is_letter(c) || is_number(c) || (c != 0x200C && c != 0x200D && in_ranges(kWordExtra, c));
+}
 
 const char* const kGpt2Pattern =
     R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";

@@ -410,7 +410,7 @@ JsonTokenizer::JsonTokenizer(const std::string& path) : path_(path) {
   for (const Added& a : added_) {
     const size_t id = static_cast<size_t>(a.token.id);
     if (id >= tokens_.size()) tokens_.resize(id + 1);
-    tokens_[id] = a.original;
+    tokens_[id] = a.token.content;  // normalized, as tokenizers' id_to_token gives it
   }
   // len(tokenizer): the distinct tokens of the model and of the added vocabulary.
   const std::vector<std::string>& mv = model_->vocab();

@@ -108,9 +108,9 @@ int byte_from_char(char32_t c);  // -1 when `c` is not one of the 256
 std::string utf8_lossy(std::string_view bytes);
 
 // Rust's char classes used by tokenizers beyond those of text/unicode.h.
-bool is_rust_alphanumeric(char32_t c);  // char::is_alphanumeric (approximated by categories)
+bool is_rust_alphanumeric(char32_t c);  // char::is_alphanumeric (L*, N*, the rest of Alphabetic)
 bool is_rust_numeric(char32_t c);       // char::is_numeric: N*
-bool is_regex_word(char32_t c);         // \w of Oniguruma: L*, M*, Nd, Pc
+bool is_regex_word(char32_t c);         // \w of Oniguruma (Alphabetic, M*, Nd, Pc, ZWJ, ZWNJ)
 
 // tokenizers' LongestFirst truncation of a pair of la + lb > room tokens: how many of each to
 // keep. The shorter sequence is kept whole when it takes at most half the room, the longer one

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -69,14 +70,11 @@ struct TempDir {
   }
 };
 
-// Every golden case of one folder; returns the number of cases checked.
-void check_golden(const std::string& name, const std::string& kind) {
-  const auto tok = lowbit::Tokenizer::from_dir(kDir + name);
-  const nlohmann::json golden = load_json(kDir + name + "/cases.json");
-  EXPECT_EQ(tok->kind(), kind);
-  EXPECT_EQ(tok->vocab_size(), golden["meta"]["vocab_size"].get<size_t>());
+// Every golden case of one tokenizer; returns the number of cases checked.
+size_t check_cases(const lowbit::Tokenizer* tok, const std::string& name,
+                   const nlohmann::json& cases) {
   size_t checked = 0, failed = 0, decode_failed = 0;
-  for (const nlohmann::json& c : golden["cases"]) {
+  for (const nlohmann::json& c : cases) {
     const std::string text = c["text"].get<std::string>();
     const size_t max_length = c["max_length"].is_null() ? std::numeric_limits<size_t>::max()
                                                         : c["max_length"].get<size_t>();
@@ -111,14 +109,41 @@ void check_golden(const std::string& name, const std::string& kind) {
       }
     }
   }
-  EXPECT_EQ(failed, 0u) << name << ": " << failed << " of " << golden["cases"].size() << " differ";
+  EXPECT_EQ(failed, 0u) << name << ": " << failed << " of " << cases.size() << " differ";
   EXPECT_EQ(decode_failed, 0u) << name << ": " << decode_failed << " decodings differ";
-  EXPECT_GE(checked, 500u);
+  return checked;
+}
+
+void check_golden(const std::string& name, const std::string& kind) {
+  const auto tok = lowbit::Tokenizer::from_dir(kDir + name);
+  const nlohmann::json golden = load_json(kDir + name + "/cases.json");
+  EXPECT_EQ(tok->kind(), kind);
+  EXPECT_EQ(tok->vocab_size(), golden["meta"]["vocab_size"].get<size_t>());
+  EXPECT_GE(check_cases(tok.get(), name, golden["cases"]), 500u);
 }
 
 TEST(TokenizerJson, BpeGolden) { check_golden("bpe", "bpe"); }
 TEST(TokenizerJson, UnigramGolden) { check_golden("unigram", "unigram"); }
 TEST(TokenizerJson, WordPieceGolden) { check_golden("wordpiece", "wordpiece"); }
+
+// Small tokenizers that put the other components to work (gen_tokenizer_json_cases.py's
+// build_variants says which).
+TEST(TokenizerJson, VariantsGolden) {
+  const nlohmann::json golden = load_json(kDir + "variants/cases.json");
+  const std::map<std::string, std::string> kinds = {
+      {"wordpiece_parts", "wordpiece"}, {"bpe_suffix", "bpe"},
+      {"bpe_prefix_split", "bpe"},      {"llama_bpe", "bpe"},
+      {"unigram_bytes", "unigram"},     {"bytelevel_prefix", "bpe"}};
+  ASSERT_EQ(golden["variants"].size(), kinds.size());
+  for (const auto& [name, kind] : kinds) {
+    SCOPED_TRACE(name);
+    const auto tok = lowbit::Tokenizer::from_tokenizer_json(kDir + "variants/" + name + ".json");
+    const nlohmann::json& v = golden["variants"][name];
+    EXPECT_EQ(tok->kind(), kind);
+    EXPECT_EQ(tok->vocab_size(), v["vocab_size"].get<size_t>());
+    EXPECT_GE(check_cases(tok.get(), name, v["cases"]), 150u);
+  }
+}
 
 TEST(TokenizerJson, SpecialIds) {
   const auto bpe = lowbit::Tokenizer::from_dir(kDir + "bpe");
@@ -263,6 +288,21 @@ TEST(TokenizerJson, Gpt2Split) {
   EXPECT_EQ(pieces("I'm  here!!"), (S{"I", "'m", " ", " here", "!!"}));
   EXPECT_EQ(pieces("a1 22 ?x  "), (S{"a", "1", " 22", " ?", "x", "  "}));
   EXPECT_EQ(pieces("it's'"), (S{"it", "'s", "'"}));
+}
+
+// Classes whose tables came from tokenizers 0.23.3 on every code point.
+TEST(TokenizerJson, UnicodeVersionsOfTheClasses) {
+  using lowbit::text::fast::is_combining_mark;
+  EXPECT_TRUE(is_combining_mark(0x0301));    // Mn
+  EXPECT_TRUE(is_combining_mark(0x0903));    // Mc
+  EXPECT_TRUE(is_combining_mark(0x1E00F));   // Mn of Unicode 9.0
+  EXPECT_TRUE(is_combining_mark(0x1CF2));    // Mc in Unicode 9.0, Lo later
+  EXPECT_FALSE(is_combining_mark(0x0898));   // Mn of Unicode 14.0
+  EXPECT_FALSE(is_combining_mark(U'a'));
+  using lowbit::text::is_regex_word;
+  EXPECT_TRUE(is_regex_word(U'a') && is_regex_word(U'_') && is_regex_word(U'7'));
+  EXPECT_TRUE(is_regex_word(0x24B6) && is_regex_word(0x2160) && is_regex_word(0x200D));
+  EXPECT_FALSE(is_regex_word(U'-') || is_regex_word(U' ') || is_regex_word(0x00B2));
 }
 
 TEST(TokenizerJson, RegexPatterns) {
