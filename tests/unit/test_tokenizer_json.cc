@@ -320,6 +320,24 @@ TEST(TokenizerJson, BpeByHand) {
   EXPECT_EQ(tok->vocab_size(), 9u);
 }
 
+// A Unigram in the older format: Metaspace with add_prefix_space instead of prepend_scheme, an
+// empty charsmap, a model without "type"; unknown characters fused into one <unk>.
+TEST(TokenizerJson, UnigramOldFormat) {
+  TempDir dir;
+  const std::string p = dir.write("tokenizer.json", R"({
+    "normalizer": {"type": "Precompiled", "precompiled_charsmap": ""},
+    "pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "add_prefix_space": true},
+    "decoder": {"type": "Metaspace", "replacement": "\u2581", "add_prefix_space": true},
+    "model": {"unk_id": 0, "vocab": [["<unk>", 0.0], ["\u2581", -2.0], ["\u2581ab", -1.5],
+                                     ["a", -2.0], ["b", -2.0], ["\u2581a", -1.0], ["c", -3.0]]}})");
+  const auto tok = lowbit::Tokenizer::from_tokenizer_json(p);
+  EXPECT_EQ(tok->kind(), "unigram");
+  // "▁ab": ▁ab (-1.5) beats ▁a + b (-3.0).
+  EXPECT_EQ(tok->tokenize_ids("ab"), (Ids{2}));
+  EXPECT_EQ(tok->tokenize_ids("abc xyz"), (Ids{2, 6, 1, 0}));
+  EXPECT_EQ(tok->decode({2, 6, 5}), "abc a");
+}
+
 TEST(TokenizerJson, Gpt2Split) {
   auto pieces = [](const std::string& s) {
     const std::u32string u = lowbit::text::decode_utf8(s);
