@@ -7,6 +7,8 @@
 //     which are added last.
 // Tokenizer::from_dir, which chooses between this and WordPieceTokenizer, is here too.
 #include <algorithm>
+#include <cctype>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
@@ -151,8 +153,8 @@ class ByteFallbackDecoder final : public Decoder {
     };
     for (std::string& t : tokens) {
       unsigned v = 0;
-      if (t.size() == 6 && t.starts_with("<0x") && t[5] == '>' &&
-          std::sscanf(t.c_str() + 3, "%2X", &v) == 1) {
+      if (t.size() == 6 && t.starts_with("<0x") && t[5] == '>' && std::isxdigit(uint8_t(t[3])) &&
+          std::isxdigit(uint8_t(t[4])) && std::sscanf(t.c_str() + 3, "%2X", &v) == 1) {
         run.push_back(static_cast<char>(v));
         ++run_len;
       } else {
