@@ -69,11 +69,10 @@ SplitBehavior parse_split_behavior(const nlohmann::json& j, const std::string& w
 // A match [begin, end) in code points.
 using Span = std::pair<size_t, size_t>;
 
-// A pattern of tokenizers' Split / Replace: {"String": s} or {"Regex": r}. Regexes are matched by
-// a small backtracking engine: literals, '.', escapes (\s \S \d \D \w \W \p{L} \p{N}...), classes
-// [...], quantifiers ? * + {n} {n,} {n,m} (greedy) and top-level '|'; the GPT-2 pattern is
-// recognised and run by the ByteLevel matcher. Anything else (groups, look-around, anchors)
-// throws lowbit::Error naming `where` and the pattern.
+// A pattern of tokenizers' Split / Replace: {"String": s} or {"Regex": r}. Regexes go through
+// text/regex.h (groups, (?i:...), look-ahead, greedy and lazy quantifiers, Unicode classes); the
+// GPT-2 pattern is recognised and run by the ByteLevel matcher. What the engine does not support
+// (anchors, look-behind, back-references) throws lowbit::Error naming `where` and the pattern.
 class Pattern {
  public:
   static Pattern from_json(const nlohmann::json& j, const std::string& where);

@@ -23,7 +23,8 @@ English text, /usr/share/games/fortunes) to train on.
     Replace, WhitespaceSplit, Whitespace, Punctuation, Digits, Split (every behaviour, invert),
     Metaspace "first", BPE with end_of_word_suffix / continuing_subword_prefix / fuse_unk /
     byte_fallback / ignore_merges / "a b" merges, Unigram with byte_fallback, BertProcessing,
-    TemplateProcessing, a Sequence post-processor, the Llama decoders, added tokens with
+    TemplateProcessing, a Sequence post-processor, the Llama decoders, the Split regexes of
+    Qwen 2 and Llama 3 (groups, (?i:...), look-ahead), added tokens with
     lstrip / rstrip / single_word / normalized; variants/cases.json holds their cases.
 
 cases.json next to each tokenizer.json: {"text", "text_pair"?, "max_length" (null: none), "ids",
@@ -374,6 +375,29 @@ def build_variants(corpus):
                                       pair="<|begin|> $A <|end|> $B:1 <|end|>:1",
                                       special_tokens=[("<|begin|>", 0), ("<|end|>", 1)])])
     out["bytelevel_prefix"] = t
+
+    # Qwen 2 and Llama 3 style: a Split regex with (?i:...), look-ahead and \r\n classes before a
+    # ByteLevel without its own regex.
+    for name, digits in (("qwen_split", r"\p{N}"), ("llama3_split", r"\p{N}{1,3}")):
+        regex = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|" + digits +
+                 r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+        t = Tokenizer(models.BPE(ignore_merges=name == "llama3_split"))
+        if name == "qwen_split":
+            t.normalizer = normalizers.NFC()
+        t.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Split(Regex(regex), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+        t.decoder = decoders.ByteLevel()
+        t.train_from_iterator(small, trainers.BpeTrainer(
+            vocab_size=500, special_tokens=["<|begin_of_text|>", "<|endoftext|>"],
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
+        if name == "qwen_split":
+            t.post_processor = processors.ByteLevel(trim_offsets=False)
+        else:
+            t.post_processor = processors.TemplateProcessing(
+                single="<|begin_of_text|> $A", pair="<|begin_of_text|> $A <|begin_of_text|>:1 $B:1",
+                special_tokens=[("<|begin_of_text|>", 0)])
+        out[name] = t
     return out
 
 
@@ -383,6 +407,8 @@ VARIANT_TEXTS = [
     "[SPECIAL] start", "mid [SPECIAL] mid", "end [SPECIAL]", "Café", "café", "a Café b",
     "CaféX", "ÉCOLE élève", "naïve Ångström", "\u00e9\u0301", "Σίσυφος", "ǅ", "ﬁ",
     "<s>", "</s>", "<unk>", "<|begin|>x<|end|>", "\u2581already", "▁▁x", " leading", "trailing ",
+    "IT'S I'LL we'Re", "a\r\nb", "x\r\n\r\n  y", "  \n  x", "1234567", "tab\t\tend\t", "$$$\n\n",
+    "<|endoftext|>", "a<|begin_of_text|>b",
 ]
 
 

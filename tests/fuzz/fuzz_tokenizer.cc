@@ -63,7 +63,7 @@ const std::vector<std::unique_ptr<lowbit::Tokenizer>>& json_tokenizers() {
     for (const char* name : {"bpe", "unigram", "wordpiece"})
       t.push_back(lowbit::Tokenizer::from_dir(dir + name));
     for (const char* name : {"wordpiece_parts", "bpe_suffix", "bpe_prefix_split", "llama_bpe",
-                             "unigram_bytes", "bytelevel_prefix"})
+                             "unigram_bytes", "bytelevel_prefix", "qwen_split", "llama3_split"})
       t.push_back(lowbit::Tokenizer::from_tokenizer_json(dir + "variants/" + name + ".json"));
     return t;
   }();
