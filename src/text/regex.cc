@@ -84,6 +84,7 @@ bool is_rust_alphanumeric(char32_t c) {
 namespace {
 
 constexpr size_t kNone = static_cast<size_t>(-1);
+constexpr size_t kMaxGroupRepeats = 2000;
 
 struct CharClass {
   enum Prop { kSpace, kDigit, kWord, kLetter, kNumber, kPunct, kSymbol, kSeparator, kMark, kCat };
@@ -524,6 +525,9 @@ class Matcher {
   }
 
   bool repeat_group(const Node& n, size_t count, size_t pos, const Cont& k) const {
+    // Each repetition of a group nests a call: bound the depth rather than the stack.
+    if (count > kMaxGroupRepeats)
+      fail("regex: a repeated group matched more than ", kMaxGroupRepeats, " times in a row");
     auto more = [&] {
       return count < n.max && match(n.kids[0], pos, [&](size_t p) {
                return p != pos && repeat_group(n, count + 1, p, k);  // no empty iterations

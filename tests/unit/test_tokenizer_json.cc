@@ -389,6 +389,9 @@ TEST(TokenizerJson, RegexPatterns) {
   EXPECT_EQ(spans("a.*?b", "axxbyyb"), (V{{0, 4}}));
   EXPECT_EQ(spans("x(?=y)", "xy xz"), (V{{0, 1}}));
   EXPECT_EQ(spans("(a|ab)(c|bcd)", "abcd"), (V{{0, 4}}));
+  std::string many;
+  for (int i = 0; i < 5000; ++i) many += "ab";
+  EXPECT_THROW(spans("(?:ab)+", many), lowbit::Error);  // too deep for the stack
   for (const char* bad : {"^a", "a$", "(?<=a)b", "a++", "(a", "a)", "\\1", "[a", "\\p{Foo}"})
     EXPECT_THROW(spans(bad, "a"), lowbit::Error) << bad;
 }
