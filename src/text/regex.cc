@@ -84,7 +84,7 @@ bool is_rust_alphanumeric(char32_t c) {
 namespace {
 
 constexpr size_t kNone = static_cast<size_t>(-1);
-constexpr size_t kMaxGroupRepeats = 2000;
+constexpr size_t kMaxGroupRepeats = 200;
 
 struct CharClass {
   enum Prop { kSpace, kDigit, kWord, kLetter, kNumber, kPunct, kSymbol, kSeparator, kMark, kCat };

@@ -3,7 +3,9 @@
 // '.', escapes (\s \S \d \D \w \W \p{L} \P{N} \p{Lu}..., \n \t \xHH), classes [...],
 // quantifiers ? * + {n} {n,} {n,m} (greedy or lazy), '|', groups (...) (?:...) (?i:...) and
 // look-ahead (?=...) (?!...): what GPT-2, Llama 3 and Qwen 2 style Split patterns use. Anchors,
-// look-behind, back-references and possessive quantifiers throw lowbit::Error.
+// look-behind, back-references and possessive quantifiers throw lowbit::Error, and so does a
+// repeated group ((?:...)+) that matches more than 200 times in a row (each repetition nests a
+// call).
 #pragma once
 
 #include <memory>

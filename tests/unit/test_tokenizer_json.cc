@@ -390,8 +390,9 @@ TEST(TokenizerJson, RegexPatterns) {
   EXPECT_EQ(spans("x(?=y)", "xy xz"), (V{{0, 1}}));
   EXPECT_EQ(spans("(a|ab)(c|bcd)", "abcd"), (V{{0, 4}}));
   std::string many;
-  for (int i = 0; i < 5000; ++i) many += "ab";
+  for (int i = 0; i < 300; ++i) many += "ab";
   EXPECT_THROW(spans("(?:ab)+", many), lowbit::Error);  // too deep for the stack
+  EXPECT_EQ(spans("(?:ab)+", many.substr(0, 300)), (V{{0, 300}}));
   for (const char* bad : {"^a", "a$", "(?<=a)b", "a++", "(a", "a)", "\\1", "[a", "\\p{Foo}"})
     EXPECT_THROW(spans(bad, "a"), lowbit::Error) << bad;
 }
