@@ -504,12 +504,34 @@ class Matcher {
     return match(n.kids[i], pos, [&](size_t p) { return seq(n, i + 1, p, k); });
   }
 
+  // Whether `n` always matches exactly one character: a class, or an alternation or a group of
+  // such nodes ((?:a|[bc])). Repeating one needs no backtracking into it.
+  bool single_char(const Node& n) const {
+    switch (n.kind) {
+      case Node::kClass:
+        return true;
+      case Node::kAlt:
+        return std::all_of(n.kids.begin(), n.kids.end(),
+                           [&](size_t k) { return single_char(nodes_[k]); });
+      case Node::kSeq:
+        return n.kids.size() == 1 && single_char(nodes_[n.kids[0]]);
+      default:
+        return false;
+    }
+  }
+
+  bool char_matches(const Node& n, char32_t c) const {
+    if (n.kind == Node::kClass) return class_matches(n, c);
+    return std::any_of(n.kids.begin(), n.kids.end(),
+                       [&](size_t k) { return char_matches(nodes_[k], c); });
+  }
+
   bool repeat(const Node& n, size_t pos, const Cont& k) const {
     const Node& kid = nodes_[n.kids[0]];
-    if (kid.kind == Node::kClass) {
+    if (single_char(kid)) {
       // One character at a time: no recursion per repetition.
       size_t run = 0;
-      while (run < n.max && pos + run < s_.size() && class_matches(kid, s_[pos + run])) ++run;
+      while (run < n.max && pos + run < s_.size() && char_matches(kid, s_[pos + run])) ++run;
       if (run < n.min) return false;
       if (n.lazy) {
         for (size_t m = n.min; m <= run; ++m)

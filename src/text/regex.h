@@ -4,8 +4,8 @@
 // quantifiers ? * + {n} {n,} {n,m} (greedy or lazy), '|', groups (...) (?:...) (?i:...) and
 // look-ahead (?=...) (?!...): what GPT-2, Llama 3 and Qwen 2 style Split patterns use. Anchors,
 // look-behind, back-references and possessive quantifiers throw lowbit::Error, and so does a
-// repeated group ((?:...)+) that matches more than 200 times in a row (each repetition nests a
-// call).
+// repeated group ((?:ab)+) that matches more than 200 times in a row (each repetition nests a
+// call; groups of one character, (?:a|[bc])+, do not count).
 #pragma once
 
 #include <memory>

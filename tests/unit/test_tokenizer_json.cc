@@ -393,6 +393,7 @@ TEST(TokenizerJson, RegexPatterns) {
   for (int i = 0; i < 300; ++i) many += "ab";
   EXPECT_THROW(spans("(?:ab)+", many), lowbit::Error);  // too deep for the stack
   EXPECT_EQ(spans("(?:ab)+", many.substr(0, 300)), (V{{0, 300}}));
+  EXPECT_EQ(spans("(?:a|[bc]|(?:d))+", many + "cd"), (V{{0, 602}}));  // one character a time
   for (const char* bad : {"^a", "a$", "(?<=a)b", "a++", "(a", "a)", "\\1", "[a", "\\p{Foo}"})
     EXPECT_THROW(spans(bad, "a"), lowbit::Error) << bad;
 }
