@@ -80,12 +80,12 @@ class LowercaseNorm final : public CharNormalizer {
   void apply(std::u32string& s) const override { s = fast::lower(s); }
 };
 
-// StripAccents removes the nonspacing marks; it does not decompose (real pipelines put NFD
-// before it).
+// StripAccents removes the combining marks (Mn, Mc, Me); it does not decompose (real pipelines
+// put NFD before it).
 class StripAccentsNorm final : public CharNormalizer {
  public:
   void apply(std::u32string& s) const override {
-    s.erase(std::remove_if(s.begin(), s.end(), fast::is_nonspacing_mark), s.end());
+    s.erase(std::remove_if(s.begin(), s.end(), fast::is_combining_mark), s.end());
   }
 };
 
@@ -324,7 +324,8 @@ std::unique_ptr<Normalizer> make_normalizer(const nlohmann::json& j, const std::
   if (type == "Prepend") return std::make_unique<PrependNorm>(get_string(j, "prepend", at));
   if (type == "Precompiled") {
     const nlohmann::json& map = field(j, "precompiled_charsmap", at);
-    if (map.is_null())
+    // No rules (null or ""): nothing to do.
+    if (map.is_null() || (map.is_string() && map.get<std::string>().empty()))
       return std::make_unique<SequenceNorm>(std::vector<std::unique_ptr<Normalizer>>{});
     if (!map.is_string()) fail(at, ": 'precompiled_charsmap' must be a base64 string");
     return std::make_unique<PrecompiledNorm>(map.get<std::string>(), at);

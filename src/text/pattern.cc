@@ -1,4 +1,4 @@
-// The patterns of tokenizers' Split and Replace (a small backtracking regex engine), GPT-2's
+// The patterns of tokenizers' Split and Replace (regexes through text/regex.h), GPT-2's
 // byte-level pre-tokenization regex matched by hand, NormalizedString::split's behaviours and the
 // byte-level character map; character classes from utf8proc.
 #include <utf8proc.h>
@@ -8,44 +8,18 @@
 #include <string>
 
 #include "core/error.h"
+#include "text/regex.h"
 #include "text/tokenizer_json.h"
 #include "text/unicode.h"
 
 namespace lowbit::text {
 namespace {
 
-utf8proc_category_t category(char32_t c) {
-  return utf8proc_category(static_cast<utf8proc_int32_t>(c));
-}
-
-bool is_letter(char32_t c) {
-  const auto k = category(c);
-  return k >= UTF8PROC_CATEGORY_LU && k <= UTF8PROC_CATEGORY_LO;
-}
-
-bool is_number(char32_t c) {
-  const auto k = category(c);
-  return k >= UTF8PROC_CATEGORY_ND && k <= UTF8PROC_CATEGORY_NO;
-}
-
-bool is_mark(char32_t c) {
-  const auto k = category(c);
-  return k >= UTF8PROC_CATEGORY_MN && k <= UTF8PROC_CATEGORY_ME;
-}
-
-// Oniguruma's \w with Unicode: Letter, Mark, Decimal_Number, Connector_Punctuation.
-bool is_word(char32_t c) {
-  return is_letter(c) || is_mark(c) || category(c) == UTF8PROC_CATEGORY_ND ||
-         category(c) == UTF8PROC_CATEGORY_PC;
-}
-
+bool (*const is_letter)(char32_t) = is_unicode_letter;
+bool (*const is_number)(char32_t) = is_unicode_number;
 constexpr size_t kNone = static_cast<size_t>(-1);
 
 }  // namespace
-
-bool is_regex_word(char32_t c) { return is_word(c); }
-bool is_rust_numeric(char32_t c) { return is_number(c); }
-bool is_rust_alphanumeric(char32_t c) { return is_letter(c) || is_number(c); }
 
 const char* const kGpt2Pattern =
     R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
@@ -109,336 +83,10 @@ std::vector<Span> gpt2_split(std::u32string_view s) {
 // ---------------------------------------------------------------------------------------------
 // Patterns.
 
-namespace {
-
-struct CharClass {
-  enum Prop { kSpace, kDigit, kWord, kLetter, kNumber, kPunct, kSymbol, kSeparator, kMark, kCat };
-  struct PropItem {
-    Prop prop;
-    bool negated;
-    utf8proc_category_t cat;  // kCat
-  };
-  std::vector<std::pair<char32_t, char32_t>> ranges;
-  std::vector<PropItem> props;
-  bool negated = false;
-  bool any = false;  // '.': anything but \n
-
-  static bool has(const PropItem& p, char32_t c) {
-    const auto k = category(c);
-    bool r = false;
-    switch (p.prop) {
-      case kSpace:
-        r = fast::is_whitespace(c);
-        break;
-      case kDigit:
-        r = k == UTF8PROC_CATEGORY_ND;
-        break;
-      case kWord:
-        r = is_word(c);
-        break;
-      case kLetter:
-        r = is_letter(c);
-        break;
-      case kNumber:
-        r = is_number(c);
-        break;
-      case kPunct:
-        r = k >= UTF8PROC_CATEGORY_PC && k <= UTF8PROC_CATEGORY_PO;
-        break;
-      case kSymbol:
-        r = k >= UTF8PROC_CATEGORY_SM && k <= UTF8PROC_CATEGORY_SO;
-        break;
-      case kSeparator:
-        r = k >= UTF8PROC_CATEGORY_ZS && k <= UTF8PROC_CATEGORY_ZP;
-        break;
-      case kMark:
-        r = is_mark(c);
-        break;
-      case kCat:
-        r = k == p.cat;
-        break;
-    }
-    return r != p.negated;
-  }
-  bool matches(char32_t c) const {
-    if (any) return c != '\n';
-    bool in = false;
-    for (const auto& [lo, hi] : ranges) in = in || (c >= lo && c <= hi);
-    for (const auto& p : props) in = in || has(p, c);
-    return in != negated;
-  }
-};
-
-struct Atom {
-  CharClass cls;
-  size_t min = 1, max = 1;
-};
-using Branch = std::vector<Atom>;
-
-class RegexParser {
- public:
-  RegexParser(std::u32string_view re, const std::string& where, const std::string& source)
-      : re_(re), where_(where), source_(source) {}
-
-  std::vector<Branch> parse() {
-    std::vector<Branch> alts(1);
-    while (i_ < re_.size()) {
-      const char32_t c = re_[i_];
-      if (c == '|') {
-        ++i_;
-        alts.emplace_back();
-        continue;
-      }
-      if (c == '(' || c == ')' || c == '^' || c == '$' || c == '*' || c == '+' || c == '?' ||
-          c == '{')
-        unsupported(quoted(c));
-      Atom a;
-      if (c == '.') {
-        a.cls.any = true;
-        ++i_;
-      } else if (c == '[') {
-        a.cls = parse_class();
-      } else if (c == '\\') {
-        a.cls = parse_escape();
-      } else {
-        a.cls.ranges.emplace_back(c, c);
-        ++i_;
-      }
-      parse_quantifier(a);
-      alts.back().push_back(std::move(a));
-    }
-    return alts;
-  }
-
- private:
-  static std::string quoted(char32_t c) {
-    std::string q(1, '\'');
-    append_utf8(q, c);
-    q.push_back('\'');
-    return q;
-  }
-
-  [[noreturn]] void unsupported(const std::string& what) {
-    fail(where_, ": regex '", source_, "' is not supported (", what,
-         "); lowbit's matcher supports literals, '.', classes, escapes, quantifiers and '|'");
-  }
-
-  void parse_quantifier(Atom& a) {
-    if (i_ >= re_.size()) return;
-    const char32_t q = re_[i_];
-    if (q == '?') {
-      a.min = 0, a.max = 1;
-    } else if (q == '*') {
-      a.min = 0, a.max = kNone;
-    } else if (q == '+') {
-      a.min = 1, a.max = kNone;
-    } else if (q == '{') {
-      ++i_;
-      a.min = parse_number();
-      a.max = a.min;
-      if (i_ < re_.size() && re_[i_] == ',') {
-        ++i_;
-        a.max = (i_ < re_.size() && re_[i_] == '}') ? kNone : parse_number();
-      }
-      if (i_ >= re_.size() || re_[i_] != '}' || a.max < a.min) unsupported("bad {n,m}");
-    } else {
-      return;
-    }
-    ++i_;
-    if (i_ < re_.size() && (re_[i_] == '?' || re_[i_] == '+'))
-      unsupported("lazy or possessive quantifier");
-  }
-
-  size_t parse_number() {
-    size_t v = 0, digits = 0;
-    while (i_ < re_.size() && re_[i_] >= '0' && re_[i_] <= '9' && digits < 6) {
-      v = v * 10 + (re_[i_++] - '0');
-      ++digits;
-    }
-    if (digits == 0) unsupported("bad {n,m}");
-    return v;
-  }
-
-  // After '\': a class or one character.
-  CharClass parse_escape() {
-    ++i_;
-    if (i_ >= re_.size()) unsupported("trailing '\\'");
-    const char32_t e = re_[i_++];
-    CharClass cls;
-    auto prop = [&](CharClass::Prop p, bool neg) {
-      cls.props.push_back({p, neg, UTF8PROC_CATEGORY_CN});
-      return cls;
-    };
-    switch (e) {
-      case 's':
-        return prop(CharClass::kSpace, false);
-      case 'S':
-        return prop(CharClass::kSpace, true);
-      case 'd':
-        return prop(CharClass::kDigit, false);
-      case 'D':
-        return prop(CharClass::kDigit, true);
-      case 'w':
-        return prop(CharClass::kWord, false);
-      case 'W':
-        return prop(CharClass::kWord, true);
-      case 'p':
-      case 'P':
-        return parse_property(e == 'P');
-      case 'n':
-        cls.ranges.emplace_back('\n', '\n');
-        return cls;
-      case 't':
-        cls.ranges.emplace_back('\t', '\t');
-        return cls;
-      case 'r':
-        cls.ranges.emplace_back('\r', '\r');
-        return cls;
-      case 'f':
-        cls.ranges.emplace_back('\f', '\f');
-        return cls;
-      case 'v':
-        cls.ranges.emplace_back('\v', '\v');
-        return cls;
-      case 'x': {
-        const char32_t c = parse_hex();
-        cls.ranges.emplace_back(c, c);
-        return cls;
-      }
-      default:
-        if ((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') || (e >= '0' && e <= '9'))
-          unsupported("escape " + quoted(e));
-        cls.ranges.emplace_back(e, e);
-        return cls;
-    }
-  }
-
-  char32_t parse_hex() {
-    const bool braced = i_ < re_.size() && re_[i_] == '{';
-    if (braced) ++i_;
-    char32_t v = 0;
-    size_t digits = 0;
-    while (i_ < re_.size() && digits < (braced ? 6u : 2u)) {
-      const char32_t h = re_[i_];
-      const int d = h >= '0' && h <= '9'   ? int(h - '0')
-                    : h >= 'a' && h <= 'f' ? int(h - 'a' + 10)
-                    : h >= 'A' && h <= 'F' ? int(h - 'A' + 10)
-                                           : -1;
-      if (d < 0) break;
-      v = v * 16 + static_cast<char32_t>(d);
-      ++i_, ++digits;
-    }
-    if (digits == 0 || (braced && (i_ >= re_.size() || re_[i_++] != '}')) || v > 0x10FFFF)
-      unsupported("bad \\x escape");
-    return v;
-  }
-
-  CharClass parse_property(bool negated) {
-    std::u32string name;
-    if (i_ < re_.size() && re_[i_] == '{') {
-      ++i_;
-      while (i_ < re_.size() && re_[i_] != '}') name.push_back(re_[i_++]);
-      if (i_ >= re_.size()) unsupported("unterminated \\p{");
-      ++i_;
-    } else if (i_ < re_.size()) {
-      name.push_back(re_[i_++]);
-    }
-    if (!name.empty() && name[0] == '^') {
-      negated = !negated;
-      name.erase(0, 1);
-    }
-    CharClass cls;
-    static const std::pair<const char*, CharClass::Prop> kGroups[] = {
-        {"L", CharClass::kLetter},      {"Letter", CharClass::kLetter}, {"N", CharClass::kNumber},
-        {"Number", CharClass::kNumber}, {"P", CharClass::kPunct},       {"S", CharClass::kSymbol},
-        {"Z", CharClass::kSeparator},   {"M", CharClass::kMark}};
-    const std::string n = encode_utf8(name);
-    for (const auto& [g, p] : kGroups) {
-      if (n == g) {
-        cls.props.push_back({p, negated, UTF8PROC_CATEGORY_CN});
-        return cls;
-      }
-    }
-    static const char* const kCats[] = {"Cn", "Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd",
-                                        "Nl", "No", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sm",
-                                        "Sc", "Sk", "So", "Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Co"};
-    for (size_t k = 0; k < std::size(kCats); ++k) {
-      if (n == kCats[k]) {
-        cls.props.push_back({CharClass::kCat, negated, static_cast<utf8proc_category_t>(k)});
-        return cls;
-      }
-    }
-    unsupported("property \\p{" + n + "}");
-  }
-
-  CharClass parse_class() {
-    ++i_;  // '['
-    CharClass cls;
-    if (i_ < re_.size() && re_[i_] == '^') {
-      cls.negated = true;
-      ++i_;
-    }
-    bool first = true;
-    while (i_ < re_.size() && (re_[i_] != ']' || first)) {
-      first = false;
-      char32_t lo;
-      if (re_[i_] == '[') unsupported("nested class");
-      if (re_[i_] == '\\') {
-        CharClass e = parse_escape();
-        if (!e.props.empty() || e.ranges.size() != 1) {
-          cls.props.insert(cls.props.end(), e.props.begin(), e.props.end());
-          cls.ranges.insert(cls.ranges.end(), e.ranges.begin(), e.ranges.end());
-          continue;
-        }
-        lo = e.ranges[0].first;
-      } else {
-        lo = re_[i_++];
-      }
-      char32_t hi = lo;
-      if (i_ + 1 < re_.size() && re_[i_] == '-' && re_[i_ + 1] != ']') {
-        ++i_;
-        if (re_[i_] == '\\') {
-          CharClass e = parse_escape();
-          if (!e.props.empty() || e.ranges.size() != 1) unsupported("bad range");
-          hi = e.ranges[0].first;
-        } else {
-          hi = re_[i_++];
-        }
-        if (hi < lo) unsupported("bad range");
-      }
-      cls.ranges.emplace_back(lo, hi);
-    }
-    if (i_ >= re_.size()) unsupported("unterminated class");
-    ++i_;  // ']'
-    return cls;
-  }
-
-  std::u32string_view re_;
-  const std::string& where_;
-  const std::string& source_;
-  size_t i_ = 0;
-};
-
-size_t match_atoms(const Branch& b, size_t k, std::u32string_view s, size_t pos) {
-  if (k == b.size()) return pos;
-  const Atom& a = b[k];
-  size_t n = 0;
-  while (n < a.max && pos + n < s.size() && a.cls.matches(s[pos + n])) ++n;
-  if (n < a.min) return kNone;
-  for (size_t m = n;; --m) {
-    const size_t r = match_atoms(b, k + 1, s, pos + m);
-    if (r != kNone) return r;
-    if (m == a.min) break;
-  }
-  return kNone;
-}
-
-}  // namespace
-
 struct Pattern::Impl {
   enum Kind { kLiteral, kRegex, kGpt2 } kind = kLiteral;
   std::u32string literal;
-  std::vector<Branch> alts;
+  Regex regex;
 };
 
 Pattern::Pattern(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -456,8 +104,7 @@ Pattern Pattern::from_json(const nlohmann::json& j, const std::string& where) {
       impl->kind = Impl::kGpt2;
     } else {
       impl->kind = Impl::kRegex;
-      const std::u32string u = decode_utf8(re, where);
-      impl->alts = RegexParser(u, where, re).parse();
+      impl->regex = Regex::compile(re, where);
     }
   } else {
     fail(where, ": 'pattern' must be {\"String\": ...} or {\"Regex\": ...}");
@@ -482,12 +129,8 @@ std::vector<Span> Pattern::find_all(std::u32string_view s) const {
     return out;
   }
   for (size_t i = 0; i < s.size();) {
-    size_t end = kNone;
-    for (const Branch& b : impl_->alts) {
-      end = match_atoms(b, 0, s, i);
-      if (end != kNone) break;
-    }
-    if (end != kNone && end > i) {
+    const size_t end = impl_->regex.match_at(s, i);
+    if (end != Regex::npos && end > i) {
       out.emplace_back(i, end);
       i = end;
     } else {

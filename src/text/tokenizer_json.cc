@@ -7,6 +7,8 @@
 //     which are added last.
 // Tokenizer::from_dir, which chooses between this and WordPieceTokenizer, is here too.
 #include <algorithm>
+#include <cctype>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <unordered_map>
@@ -151,8 +153,8 @@ class ByteFallbackDecoder final : public Decoder {
     };
     for (std::string& t : tokens) {
       unsigned v = 0;
-      if (t.size() == 6 && t.starts_with("<0x") && t[5] == '>' &&
-          std::sscanf(t.c_str() + 3, "%2X", &v) == 1) {
+      if (t.size() == 6 && t.starts_with("<0x") && t[5] == '>' && std::isxdigit(uint8_t(t[3])) &&
+          std::isxdigit(uint8_t(t[4])) && std::sscanf(t.c_str() + 3, "%2X", &v) == 1) {
         run.push_back(static_cast<char>(v));
         ++run_len;
       } else {
@@ -410,7 +412,7 @@ JsonTokenizer::JsonTokenizer(const std::string& path) : path_(path) {
   for (const Added& a : added_) {
     const size_t id = static_cast<size_t>(a.token.id);
     if (id >= tokens_.size()) tokens_.resize(id + 1);
-    tokens_[id] = a.original;
+    tokens_[id] = a.token.content;  // normalized, as tokenizers' id_to_token gives it
   }
   // len(tokenizer): the distinct tokens of the model and of the added vocabulary.
   const std::vector<std::string>& mv = model_->vocab();

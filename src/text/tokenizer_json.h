@@ -69,11 +69,10 @@ SplitBehavior parse_split_behavior(const nlohmann::json& j, const std::string& w
 // A match [begin, end) in code points.
 using Span = std::pair<size_t, size_t>;
 
-// A pattern of tokenizers' Split / Replace: {"String": s} or {"Regex": r}. Regexes are matched by
-// a small backtracking engine: literals, '.', escapes (\s \S \d \D \w \W \p{L} \p{N}...), classes
-// [...], quantifiers ? * + {n} {n,} {n,m} (greedy) and top-level '|'; the GPT-2 pattern is
-// recognised and run by the ByteLevel matcher. Anything else (groups, look-around, anchors)
-// throws lowbit::Error naming `where` and the pattern.
+// A pattern of tokenizers' Split / Replace: {"String": s} or {"Regex": r}. Regexes go through
+// text/regex.h (groups, (?i:...), look-ahead, greedy and lazy quantifiers, Unicode classes); the
+// GPT-2 pattern is recognised and run by the ByteLevel matcher. What the engine does not support
+// (anchors, look-behind, back-references) throws lowbit::Error naming `where` and the pattern.
 class Pattern {
  public:
   static Pattern from_json(const nlohmann::json& j, const std::string& where);
@@ -108,9 +107,9 @@ int byte_from_char(char32_t c);  // -1 when `c` is not one of the 256
 std::string utf8_lossy(std::string_view bytes);
 
 // Rust's char classes used by tokenizers beyond those of text/unicode.h.
-bool is_rust_alphanumeric(char32_t c);  // char::is_alphanumeric (approximated by categories)
+bool is_rust_alphanumeric(char32_t c);  // char::is_alphanumeric (L*, N*, the rest of Alphabetic)
 bool is_rust_numeric(char32_t c);       // char::is_numeric: N*
-bool is_regex_word(char32_t c);         // \w of Oniguruma: L*, M*, Nd, Pc
+bool is_regex_word(char32_t c);         // \w of Oniguruma (Alphabetic, M*, Nd, Pc, ZWJ, ZWNJ)
 
 // tokenizers' LongestFirst truncation of a pair of la + lb > room tokens: how many of each to
 // keep. The shorter sequence is kept whole when it takes at most half the room, the longer one

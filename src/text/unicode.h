@@ -69,9 +69,10 @@ bool is_cjk_char(char32_t cp);
 std::u32string lower(std::u32string_view s);
 // NFD with Unicode 9.0 data, then every nonspacing mark (Mn) of Unicode 8.0 removed.
 std::u32string strip_accents(std::u32string_view s);
-// The two halves of strip_accents: the NFD normalizer and StripAccents's class.
+// The NFD normalizer (Unicode 9.0 data, as in strip_accents).
 std::u32string nfd(std::u32string_view s);
-bool is_nonspacing_mark(char32_t cp);
+// What the StripAccents normalizer removes: General_Category Mark (Mn, Mc, Me) of Unicode 9.0.
+bool is_combining_mark(char32_t cp);
 
 }  // namespace fast
 

@@ -2,7 +2,7 @@
 """Generates tests/data/tokenizers/{bpe,unigram,wordpiece}/: a tokenizer.json each and the
 reference encodings of Hugging Face `tokenizers` for lowbit's tokenizer.json reader.
 
-Usage: python3 tests/data/gen_tokenizer_json_cases.py
+Usage: python3 tests/data/gen_tokenizer_json_cases.py [all|main|variants]
 Needs: tokenizers, transformers, sentencepiece (pip) and the Debian package `fortunes` (real
 English text, /usr/share/games/fortunes) to train on.
 
@@ -17,6 +17,15 @@ English text, /usr/share/games/fortunes) to train on.
   * wordpiece: transformers' BertTokenizer (fast) on a cased vocabulary (the first entries of
     tests/data/cased_vocab.txt, to stay small), saved by save_pretrained: tokenizer.json and
     tokenizer_config.json, no vocab.txt.
+
+  * variants/NAME.json: small tokenizers (a few hundred tokens, trained by `tokenizers` on the
+    same text) for the other components: NFD/NFKD/NFKC, Lowercase, StripAccents, Strip, Prepend,
+    Replace, WhitespaceSplit, Whitespace, Punctuation, Digits, Split (every behaviour, invert),
+    Metaspace "first", BPE with end_of_word_suffix / continuing_subword_prefix / fuse_unk /
+    byte_fallback / ignore_merges / "a b" merges, Unigram with byte_fallback, BertProcessing,
+    TemplateProcessing, a Sequence post-processor, the Llama decoders, the Split regexes of
+    Qwen 2 and Llama 3 (groups, (?i:...), look-ahead), added tokens with
+    lstrip / rstrip / single_word / normalized; variants/cases.json holds their cases.
 
 cases.json next to each tokenizer.json: {"text", "text_pair"?, "max_length" (null: none), "ids",
 "type_ids", "untruncated_length", "plain"? (ids without special tokens), "decoded"? (left out where it is the text)}. Encodings
@@ -236,13 +245,229 @@ def build_wordpiece(folder):
     return Tokenizer.from_file(path)
 
 
+# ---------------------------------------------------------------------------------------------
+# Variants: small tokenizers (vocab of a few hundred) that put the other components to work.
+
+
+def edit(tok, fn):
+    """The tokenizer with its JSON changed by fn (for what the Python API cannot set)."""
+    spec = json.loads(tok.to_str())
+    fn(spec)
+    return Tokenizer.from_str(json.dumps(spec))
+
+
+def add_byte_tokens(spec, unigram=False):
+    m = spec["model"]
+    for b in range(256):
+        t = "<0x%02X>" % b
+        if unigram:
+            m["vocab"].append([t, -30.0])
+        elif t not in m["vocab"]:
+            m["vocab"][t] = len(m["vocab"])
+    m["byte_fallback"] = True
+
+
+def build_variants(corpus):
+    from tokenizers import normalizers, Regex
+
+    small = corpus[:3000]
+    out = {}
+
+    # BERT-like pipeline from separate parts; NFD + StripAccents; digits split; BertProcessing.
+    t = Tokenizer(models.WordPiece(unk_token="[UNK]", max_input_chars_per_word=20))
+    t.normalizer = normalizers.Sequence([normalizers.NFD(), normalizers.Lowercase(),
+                                         normalizers.StripAccents()])
+    t.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.WhitespaceSplit(),
+                                               pre_tokenizers.Punctuation(),
+                                               pre_tokenizers.Digits(individual_digits=True)])
+    t.train_from_iterator(small, trainers.WordPieceTrainer(
+        vocab_size=500, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]"], show_progress=False))
+    t.post_processor = processors.BertProcessing(("[SEP]", 3), ("[CLS]", 2))
+    t.decoder = decoders.WordPiece()
+    out["wordpiece_parts"] = t
+
+    # BPE with an end-of-word suffix and an unknown token, Whitespace pre-tokenizer, NFKC, Strip,
+    # a template with type ids 1 for the second sequence; no decoder.
+    t = Tokenizer(models.BPE(unk_token="<unk>", end_of_word_suffix="</w>"))
+    t.normalizer = normalizers.Sequence([normalizers.NFKC(), normalizers.Strip()])
+    t.pre_tokenizer = pre_tokenizers.Whitespace()
+    t.train_from_iterator(small, trainers.BpeTrainer(
+        vocab_size=400, special_tokens=["<unk>", "<cls>", "<sep>"], end_of_word_suffix="</w>",
+        show_progress=False))
+    t.post_processor = processors.TemplateProcessing(
+        single="<cls> $A <sep>", pair="<cls> $A <sep> $B:1 <sep>:1",
+        special_tokens=[("<cls>", 1), ("<sep>", 2)])
+    t.add_tokens([AddedToken("hello world", normalized=True),
+                  AddedToken("<x>", rstrip=True, normalized=False)])
+    out["bpe_suffix"] = t
+
+    # BPE with a continuing-subword prefix, fused unknowns, Split patterns of each behaviour.
+    t = Tokenizer(models.BPE(unk_token="[UNK]", continuing_subword_prefix="##", fuse_unk=True))
+    t.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split("-", behavior="merged_with_previous"),
+        pre_tokenizers.Split(Regex(r"\s+"), behavior="removed"),
+        pre_tokenizers.Split(Regex(r"[0-9]{1,3}"), behavior="isolated"),
+        pre_tokenizers.Split(Regex(r"[.,;:!?]"), behavior="merged_with_next"),
+        pre_tokenizers.Split(Regex(r"[()\[\]]+"), behavior="contiguous", invert=True)])
+    t.train_from_iterator(small, trainers.BpeTrainer(
+        vocab_size=400, special_tokens=["[UNK]"], continuing_subword_prefix="##",
+        limit_alphabet=60, show_progress=False))
+    out["bpe_prefix_split"] = t
+
+    # Llama 2 style: Prepend + Replace normalizer, no pre-tokenizer, byte fallback, the
+    # Replace/ByteFallback/Fuse/Strip decoder, "<s> $A".
+    t = Tokenizer(models.BPE(unk_token="<unk>", fuse_unk=True))
+    t.pre_tokenizer = pre_tokenizers.Metaspace()
+    t.train_from_iterator(small, trainers.BpeTrainer(
+        vocab_size=400, special_tokens=["<unk>", "<s>", "</s>"], limit_alphabet=70,
+        show_progress=False))
+
+    def llama(spec):
+        add_byte_tokens(spec)
+        spec["pre_tokenizer"] = None
+        spec["normalizer"] = {"type": "Sequence", "normalizers": [
+            {"type": "Prepend", "prepend": "\u2581"},
+            {"type": "Replace", "pattern": {"String": " "}, "content": "\u2581"}]}
+        spec["decoder"] = {"type": "Sequence", "decoders": [
+            {"type": "Replace", "pattern": {"String": "\u2581"}, "content": " "},
+            {"type": "ByteFallback"}, {"type": "Fuse"},
+            {"type": "Strip", "content": " ", "start": 1, "stop": 0}]}
+        spec["post_processor"] = {
+            "type": "TemplateProcessing",
+            "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}},
+                       {"Sequence": {"id": "A", "type_id": 0}}],
+            "pair": [{"SpecialToken": {"id": "<s>", "type_id": 0}},
+                     {"Sequence": {"id": "A", "type_id": 0}},
+                     {"SpecialToken": {"id": "<s>", "type_id": 1}},
+                     {"Sequence": {"id": "B", "type_id": 1}}],
+            "special_tokens": {"<s>": {"id": "<s>", "ids": [1], "tokens": ["<s>"]}}}
+        # The "a b" form of merges, as older files and Llama's have it.
+        spec["model"]["merges"] = [" ".join(m) for m in spec["model"]["merges"]]
+    out["llama_bpe"] = edit(t, llama)
+
+    # Unigram trained by tokenizers with byte fallback; NFKD + StripAccents + Lowercase;
+    # WhitespaceSplit + Metaspace "first" without split; added tokens with strips.
+    t = Tokenizer(models.Unigram())
+    t.normalizer = normalizers.Sequence([normalizers.NFKD(), normalizers.StripAccents(),
+                                         normalizers.Lowercase()])
+    t.pre_tokenizer = pre_tokenizers.Metaspace(prepend_scheme="first", split=False)
+    t.train_from_iterator(small, trainers.UnigramTrainer(
+        vocab_size=400, special_tokens=["<pad>", "<unk>", "<s>", "</s>"], unk_token="<unk>",
+        show_progress=False))
+    t.post_processor = processors.TemplateProcessing(
+        single="$A </s>", pair="$A </s> $B:1 </s>:1", special_tokens=[("</s>", 3)])
+    t.decoder = decoders.Metaspace(prepend_scheme="first", split=False)
+    t.add_special_tokens([AddedToken("[SPECIAL]", lstrip=True, rstrip=True, normalized=False)])
+    t.add_tokens([AddedToken("Café", normalized=True, single_word=True)])
+    out["unigram_bytes"] = edit(t, lambda spec: add_byte_tokens(spec, unigram=True))
+
+    # Byte-level BPE with add_prefix_space and ignore_merges (Llama 3 style), BertProcessing
+    # ids through a Sequence post-processor with ByteLevel.
+    t = Tokenizer(models.BPE(ignore_merges=True))
+    t.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=True)
+    t.decoder = decoders.ByteLevel()
+    t.train_from_iterator(small, trainers.BpeTrainer(
+        vocab_size=600, special_tokens=["<|begin|>", "<|end|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
+    t.post_processor = processors.Sequence([
+        processors.ByteLevel(trim_offsets=False),
+        processors.TemplateProcessing(single="<|begin|> $A <|end|>",
+                                      pair="<|begin|> $A <|end|> $B:1 <|end|>:1",
+                                      special_tokens=[("<|begin|>", 0), ("<|end|>", 1)])])
+    out["bytelevel_prefix"] = t
+
+    # Qwen 2 and Llama 3 style: a Split regex with (?i:...), look-ahead and \r\n classes before a
+    # ByteLevel without its own regex.
+    for name, digits in (("qwen_split", r"\p{N}"), ("llama3_split", r"\p{N}{1,3}")):
+        regex = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|" + digits +
+                 r"| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+")
+        t = Tokenizer(models.BPE(ignore_merges=name == "llama3_split"))
+        if name == "qwen_split":
+            t.normalizer = normalizers.NFC()
+        t.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Split(Regex(regex), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+        t.decoder = decoders.ByteLevel()
+        t.train_from_iterator(small, trainers.BpeTrainer(
+            vocab_size=500, special_tokens=["<|begin_of_text|>", "<|endoftext|>"],
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
+        if name == "qwen_split":
+            t.post_processor = processors.ByteLevel(trim_offsets=False)
+        else:
+            t.post_processor = processors.TemplateProcessing(
+                single="<|begin_of_text|> $A", pair="<|begin_of_text|> $A <|begin_of_text|>:1 $B:1",
+                special_tokens=[("<|begin_of_text|>", 0)])
+        out[name] = t
+    return out
+
+
+VARIANT_TEXTS = [
+    "hello world", "Hello world", "hello  world", "say hello world!", "<x>   after", "a<x>b",
+    "well-known co-op", "x--y", "(a) [b] ((c))", "1234567 89", "end. Next, then; done!",
+    "[SPECIAL] start", "mid [SPECIAL] mid", "end [SPECIAL]", "Café", "café", "a Café b",
+    "CaféX", "ÉCOLE élève", "naïve Ångström", "\u00e9\u0301", "Σίσυφος", "ǅ", "ﬁ",
+    "<s>", "</s>", "<unk>", "<|begin|>x<|end|>", "\u2581already", "▁▁x", " leading", "trailing ",
+    "IT'S I'LL we'Re", "a\r\nb", "x\r\n\r\n  y", "  \n  x", "1234567", "tab\t\tend\t", "$$$\n\n",
+    "<|endoftext|>", "a<|begin_of_text|>b",
+]
+
+
+def variants_main(corpus, texts, pairs, held_out):
+    folder = os.path.join(OUT, "variants")
+    shutil.rmtree(folder, ignore_errors=True)
+    os.makedirs(folder)
+    rng = random.Random(7)
+    sample = VARIANT_TEXTS + [t for t in rng.sample(texts, 120) if len(t) < 300][:70]
+    sample += [t for t in held_out[:30] if len(t) < 300][:15]
+    pair_sample = [p for p in pairs if len(p[0]) + len(p[1]) < 300][:14]
+    out = {}
+    for name, tok in build_variants(corpus).items():
+        path = os.path.join(folder, name + ".json")
+        tok.save(path, pretty=False)
+        tok = Tokenizer.from_file(path)
+        cases = []
+        for t in sample:
+            tok.no_truncation()
+            e = tok.encode(t)
+            c = {"text": t, "max_length": None, "ids": e.ids, "type_ids": e.type_ids,
+                 "untruncated_length": len(e.ids),
+                 "plain": tok.encode(t, add_special_tokens=False).ids}
+            d = tok.decode(e.ids, skip_special_tokens=True)
+            if d != t:
+                c["decoded"] = d
+            cases.append(c)
+        for a, b in pair_sample + [(held_out[i], held_out[i + 1]) for i in range(30, 42, 2)]:
+            for m in (None, 6, 20):
+                if m is None:
+                    tok.no_truncation()
+                else:
+                    tok.enable_truncation(m, strategy="longest_first")
+                e = tok.encode(a, b) if b else tok.encode(a)
+                tok.no_truncation()
+                full = tok.encode(a, b) if b else tok.encode(a)
+                cases.append({"text": a, "text_pair": b, "max_length": m, "ids": e.ids,
+                              "type_ids": e.type_ids, "untruncated_length": len(full.ids)})
+        out[name] = {"vocab_size": tok.get_vocab_size(with_added_tokens=True), "cases": cases}
+        print("variant", name, len(cases), "cases;", os.path.getsize(path), "bytes")
+    meta = {"comment": "Generated by tests/data/gen_tokenizer_json_cases.py (variants): NAME.json "
+            "with its cases; fields as in the other cases.json files.",
+            "tokenizers": tokenizers.__version__}
+    with open(os.path.join(folder, "cases.json"), "w", encoding="utf-8") as f:
+        json.dump({"meta": meta, "variants": out}, f, ensure_ascii=False, separators=(",", ":"))
+
+
 def main():
+    what = sys.argv[1] if len(sys.argv) > 1 else "all"  # all | main | variants
     rng = random.Random(13)
     corpus = fortunes()
     rng.shuffle(corpus)
     held_out, corpus = corpus[:120], corpus[120:]
     print(len(corpus), "fortunes to train on,", sum(map(len, corpus)), "characters")
     texts, pairs = base_texts()
+    if what in ("all", "variants"):
+        variants_main(corpus, texts, pairs, held_out)
+    if what == "variants":
+        return
     for name in ("bpe", "unigram", "wordpiece"):
         shutil.rmtree(os.path.join(OUT, name), ignore_errors=True)
         os.makedirs(os.path.join(OUT, name))

@@ -1,7 +1,7 @@
 // libFuzzer target for WordPieceTokenizer, both modes (fast and legacy), and for the tokenizer.json
-// tokenizers of tests/data/tokenizers (BPE, Unigram, WordPiece): arbitrary bytes through
-// tokenize, encode, encode_pair and decode. Invalid UTF-8 must surface as lowbit::Error; anything
-// else escaping, a sanitizer report, or a broken invariant (checked below) is a bug.
+// tokenizers of tests/data/tokenizers (BPE, Unigram, WordPiece and the variants): arbitrary bytes
+// through tokenize, encode, encode_pair and decode. Invalid UTF-8 must surface as lowbit::Error;
+// anything else escaping, a sanitizer report, or a broken invariant (checked below) is a bug.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -59,8 +59,12 @@ void check(bool ok) {
 const std::vector<std::unique_ptr<lowbit::Tokenizer>>& json_tokenizers() {
   static const std::vector<std::unique_ptr<lowbit::Tokenizer>> toks = [] {
     std::vector<std::unique_ptr<lowbit::Tokenizer>> t;
+    const std::string dir = LOWBIT_TEST_DATA "/tokenizers/";
     for (const char* name : {"bpe", "unigram", "wordpiece"})
-      t.push_back(lowbit::Tokenizer::from_dir(std::string(LOWBIT_TEST_DATA "/tokenizers/") + name));
+      t.push_back(lowbit::Tokenizer::from_dir(dir + name));
+    for (const char* name : {"wordpiece_parts", "bpe_suffix", "bpe_prefix_split", "llama_bpe",
+                             "unigram_bytes", "bytelevel_prefix", "qwen_split", "llama3_split"})
+      t.push_back(lowbit::Tokenizer::from_tokenizer_json(dir + "variants/" + name + ".json"));
     return t;
   }();
   return toks;

