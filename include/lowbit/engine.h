@@ -33,8 +33,9 @@ struct ModelInfo {
   bool normalize = false;
   bool sentence_transformers = false;
   int64_t max_length = 0;  // tokens, [CLS] and [SEP] included
-  bool lower_case = true;     // WordPiece tokenizers: whether they lower-case
-  std::string tokenizer;      // "wordpiece" | "bpe" | "unigram"
+  bool lower_case = true;  // vocab.txt tokenizers: whether they lower-case (else false)
+  // "wordpiece" | "bpe" | "unigram", and its file: "wordpiece (tokenizer.json)"
+  std::string tokenizer;
   std::string quantization;  // per-GEMM modes, e.g. "w8a8 on q1,q2,q3,q4"
   std::string source;        // lowbit models: the checkpoint they were quantized from
   std::string device;        // where it runs: "cpu" or "cuda:0 (<GPU name>)"

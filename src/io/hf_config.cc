@@ -93,6 +93,12 @@ std::string supported_model_types() {
   return s;
 }
 
+std::string default_architecture(const std::string& model_type) {
+  for (const Family& f : kFamilies)
+    if (f.model_type == model_type) return std::string(f.class_prefix) + "Model";
+  return "Model";
+}
+
 EncoderConfig load_encoder_config(const std::string& path) {
   const Json j = read_json_file(path);
   EncoderConfig c;

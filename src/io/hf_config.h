@@ -57,5 +57,7 @@ EncoderConfig load_encoder_config(const std::string& path);
 
 // The model types load_encoder_config accepts, for messages.
 std::string supported_model_types();
+// The bare encoder's class name of a model type ("BertModel", "MPNetModel", ...).
+std::string default_architecture(const std::string& model_type);
 
 }  // namespace lowbit

@@ -117,7 +117,7 @@ struct Engine::Impl {
 void Engine::Impl::fill_info() {
   const EncoderConfig& c = dir.config;
   info.dir = dir.dir;
-  info.architecture = c.architecture.empty() ? "Encoder" : c.architecture;
+  info.architecture = c.architecture.empty() ? default_architecture(c.model_type) : c.architecture;
   info.model_type = c.model_type;
   info.layers = c.num_layers;
   info.hidden = c.hidden_size;
@@ -141,7 +141,7 @@ void Engine::Impl::fill_info() {
   info.max_length = dir.max_length;
   const auto* wp = dynamic_cast<const WordPieceTokenizer*>(tokenizer.get());
   info.lower_case = wp && wp->options().lower_case;
-  info.tokenizer = tokenizer->kind();
+  info.tokenizer = tokenizer->kind() + (wp ? " (vocab.txt)" : " (tokenizer.json)");
   info.quantization = recipe ? recipe->summary() : "fp32 (not quantized)";
   if (recipe)
     info.source = recipe->source_name + " (sha256 " + recipe->source_sha256.substr(0, 12) + "...)";

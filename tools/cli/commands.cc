@@ -389,7 +389,7 @@ int cmd_info(const std::vector<std::string>& argv) {
               (long long)m.hidden, (long long)m.heads, (long long)m.intermediate);
   std::printf("vocabulary:    %lld tokens (%s%s), max positions %lld, type vocab %lld\n",
               (long long)m.vocab, m.tokenizer.c_str(),
-              m.tokenizer != "wordpiece" ? "" : m.lower_case ? ", uncased" : ", cased",
+              !m.tokenizer.ends_with("(vocab.txt)") ? "" : m.lower_case ? ", uncased" : ", cased",
               (long long)m.max_position_embeddings, (long long)m.type_vocab);
   std::printf("activation:    %s\n", m.activation.c_str());
   std::printf("parameters:    %lld (%.1f M, the encoder's; an unused pooler is not counted)\n",
