@@ -3,8 +3,8 @@ DistilBERT, MPNet, ELECTRA, BERT checkpoints, hidden 64): lowbit.arch's q1..q4 m
 ones src/models/registry.cc reads, the quantization points are found on the task models and the
 bare encoders, the fake-quantized forward runs, LKD's layer-by-layer pass is the model's own, and
 a W4A4 student trained a few KD steps with learned clips and exported (`lowbit quantize --clips`)
-is reproduced by the C++ engine (`lowbit classify`, CPU) for RoBERTa, DistilBERT, MPNet and
-ELECTRA sequence classification heads.
+is reproduced by the C++ engine (`lowbit classify`, CPU) for RoBERTa, XLM-R, DistilBERT, MPNet
+and ELECTRA sequence classification heads.
 
 Needs torch, transformers, safetensors and the lowbit CLI ($LOWBIT_BIN, else build/release or
 build/cpu).
@@ -75,50 +75,61 @@ class Points(unittest.TestCase):
             self.assertIn(name, quoted)
         self.assertEqual(arch.lowbit_gemm_name(2, "q1"), "encoder.layer.2.attention.self.qkv")
 
-    def test_every_family_task_and_bare(self):
-        for folder, mt in FOLDERS.items():
-            for head in (True, False):
-                with self.subTest(folder=folder, head=head):
-                    t, tok = load(folder, head)
-                    self.assertEqual(arch.family(t).model_type, mt)
-                    n = len(arch.layers(t))
-                    b = dict(tok(TEXTS, padding=True, return_tensors="pt"))
-                    s = copy.deepcopy(t)
-                    keys = list(s.state_dict())
-                    clips = bert.activation_absmax(t, [b])
-                    self.assertEqual(sorted(clips), sorted((i, g) for i in range(n) for g in arch.GEMMS))
-                    qs = bert.quantize_bert(s, "w4a4", learn_clip=True, init_clips=clips)
-                    self.assertEqual(len(qs), 4 * n)
-                    # The quantized modules are exactly the registry's GEMM weights; q1's three
-                    # projections share one activation quantizer; the state dict keeps HF's names.
-                    prefix = f"{arch.family(t).prefix}." if head else ""
-                    want = {f"{prefix}{arch.family(t).layers}.{i}.{p}": g for i in range(n)
-                            for g, ps in arch.family(t).gemms.items() for p in ps}
-                    got = {name: m for name, m in s.named_modules() if isinstance(m, bert.QuantLinear)}
-                    self.assertEqual(sorted(got), sorted(want))
-                    for i in range(n):
-                        q1 = [got[f"{prefix}{arch.family(t).layers}.{i}.{p}"].act
-                              for p in arch.family(t).gemms["q1"]]
-                        self.assertTrue(all(a is qs[(i, "q1")] for a in q1))
-                    self.assertEqual([k for k in s.state_dict() if not k.endswith(".act.clip")], keys)
-                    if head:  # arch.hf_gemm_names: the weight names registry.cc reads
-                        hf = {p: g for i in range(n) for g, ps in arch.hf_gemm_names(mt, i).items() for p in ps}
-                        self.assertEqual(hf, want)
-                        self.assertTrue(all(f"{p}.weight" in keys for p in hf))
-                    with torch.no_grad():
-                        ref, out = t(**b), s(**b)
-                    y0 = ref.logits if head else ref.last_hidden_state
-                    y1 = out.logits if head else out.last_hidden_state
-                    self.assertTrue(torch.isfinite(y1).all())
-                    self.assertGreater(float((y1 - y0).abs().max()), 1e-4)  # W4A4 moves the outputs
-                    # Attention scores (KD): softmax of the captured scores is the model's attention.
-                    att = bert.AttentionScores(s)
-                    with torch.no_grad():
-                        o = s(**b, output_hidden_states=True)
-                    sc = att.scores(b["attention_mask"])
-                    att.remove()
-                    self.assertEqual(len(sc), n)
-                    self.assertEqual(len(o.hidden_states), n + 1)
+    def _points(self, folder):
+        """q1..q4 on the 3-label task model and on the bare encoder of one family."""
+        mt = FOLDERS[folder]
+        for head in (True, False):
+            with self.subTest(folder=folder, head=head):
+                t, tok = load(folder, head)
+                self.assertEqual(arch.family(t).model_type, mt)
+                n = len(arch.layers(t))
+                b = dict(tok(TEXTS, padding=True, return_tensors="pt"))
+                s = copy.deepcopy(t)
+                keys = list(s.state_dict())
+                clips = bert.activation_absmax(t, [b])
+                self.assertEqual(sorted(clips), sorted((i, g) for i in range(n) for g in arch.GEMMS))
+                qs = bert.quantize_bert(s, "w4a4", learn_clip=True, init_clips=clips)
+                self.assertEqual(len(qs), 4 * n)
+                # The quantized modules are exactly the registry's GEMM weights; q1's three
+                # projections share one activation quantizer; the state dict keeps HF's names.
+                prefix = f"{arch.family(t).prefix}." if head else ""
+                want = {f"{prefix}{arch.family(t).layers}.{i}.{p}": g for i in range(n)
+                        for g, ps in arch.family(t).gemms.items() for p in ps}
+                got = {name: m for name, m in s.named_modules() if isinstance(m, bert.QuantLinear)}
+                self.assertEqual(sorted(got), sorted(want))
+                for i in range(n):
+                    q1 = [got[f"{prefix}{arch.family(t).layers}.{i}.{p}"].act
+                          for p in arch.family(t).gemms["q1"]]
+                    self.assertTrue(all(a is qs[(i, "q1")] for a in q1))
+                self.assertEqual([k for k in s.state_dict() if not k.endswith(".act.clip")], keys)
+                if head:  # arch.hf_gemm_names: the weight names registry.cc reads
+                    hf = {p: g for i in range(n) for g, ps in arch.hf_gemm_names(mt, i).items() for p in ps}
+                    self.assertEqual(hf, want)
+                    self.assertTrue(all(f"{p}.weight" in keys for p in hf))
+                with torch.no_grad():
+                    ref, out = t(**b), s(**b)
+                y0 = ref.logits if head else ref.last_hidden_state
+                y1 = out.logits if head else out.last_hidden_state
+                self.assertTrue(torch.isfinite(y1).all())
+                self.assertGreater(float((y1 - y0).abs().max()), 1e-4)  # W4A4 moves the outputs
+
+    def test_points_bert(self):
+        self._points("bert-fp16")
+
+    def test_points_roberta(self):
+        self._points("roberta")
+
+    def test_points_xlm_roberta(self):
+        self._points("xlm-roberta")
+
+    def test_points_distilbert(self):
+        self._points("distilbert")
+
+    def test_points_mpnet(self):
+        self._points("mpnet")
+
+    def test_points_electra(self):
+        self._points("electra")
 
     def test_attention_scores_match_eager_attention(self):
         """The scores KD reads (Q Kᵀ/√d, + MPNet's relative bias) give the model's attention
@@ -140,27 +151,33 @@ class Points(unittest.TestCase):
                 for s, a in zip(sc, o.attentions):
                     self.assertLess(float((s.softmax(-1) - a)[keep.expand_as(a)].abs().max()), 1e-6)
 
-    def test_lkd_layer_pass_and_distillation(self):
+    def _lkd(self, folder, steps):
         """LKD's layer-by-layer pass (what the encoder hands layer 0: MPNet's position bias,
         DistilBERT's mask) computes the encoder's output; a few steps lower each layer's error."""
-        for folder in ("mpnet", "distilbert"):
-            with self.subTest(folder=folder):
-                t, tok = load(folder)
-                b = dict(tok(TEXTS, padding=True, return_tensors="pt"))
-                with torch.no_grad():
-                    x = lkd._layer_inputs(t, [b])[0]
-                    h = x["h"]
-                    for layer in arch.layers(t):
-                        h = lkd._run(layer, x, h)
-                    ref = arch.encoder(t)(**b).last_hidden_state
-                m = b["attention_mask"].bool()
-                self.assertLess(float((h[m] - ref[m]).abs().max()), 1e-5)
-                s = copy.deepcopy(t)
-                bert.quantize_bert(s, "w4a4", learn_clip=True, init_clips=bert.activation_absmax(t, [b]))
-                rep = lkd.lkd(s, t, [b], steps=8, lr=1e-3, log=lambda *_: None)
-                self.assertEqual(len(rep), len(arch.layers(t)))
-                for r in rep:
-                    self.assertLess(r["mse_after"], r["mse_before"], r)
+        t, tok = load(folder)
+        b = dict(tok(TEXTS, padding=True, return_tensors="pt"))
+        with torch.no_grad():
+            x = lkd._layer_inputs(t, [b])[0]
+            h = x["h"]
+            for layer in arch.layers(t):
+                h = lkd._run(layer, x, h)
+            ref = arch.encoder(t)(**b).last_hidden_state
+        m = b["attention_mask"].bool()
+        self.assertLess(float((h[m] - ref[m]).abs().max()), 1e-5)
+        if not steps:
+            return
+        s = copy.deepcopy(t)
+        bert.quantize_bert(s, "w4a4", learn_clip=True, init_clips=bert.activation_absmax(t, [b]))
+        rep = lkd.lkd(s, t, [b], steps=steps, lr=1e-3, log=lambda *_: None)
+        self.assertEqual(len(rep), len(arch.layers(t)))
+        for r in rep:
+            self.assertLess(r["mse_after"], r["mse_before"], r)
+
+    def test_lkd_mpnet(self):
+        self._lkd("mpnet", steps=4)
+
+    def test_lkd_layer_pass_distilbert(self):
+        self._lkd("distilbert", steps=0)
 
 
 @unittest.skipUnless(os.path.exists(LOWBIT), f"no lowbit CLI at {LOWBIT}")
@@ -223,6 +240,9 @@ class Export(unittest.TestCase):
 
     def test_electra(self):  # classifier.dense -> gelu -> out_proj
         self._distil_export_compare("electra")
+
+    def test_xlm_roberta(self):  # as RoBERTa, with a Unigram tokenizer
+        self._distil_export_compare("xlm-roberta")
 
 
 if __name__ == "__main__":
