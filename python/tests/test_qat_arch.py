@@ -4,7 +4,8 @@ ones src/models/registry.cc reads, the quantization points are found on the task
 bare encoders, the fake-quantized forward runs, LKD's layer-by-layer pass is the model's own, and
 a W4A4 student trained a few KD steps with learned clips and exported (`lowbit quantize --clips`)
 is reproduced by the C++ engine (`lowbit classify`, CPU) for RoBERTa, XLM-R, DistilBERT, MPNet
-and ELECTRA sequence classification heads.
+and ELECTRA sequence classification heads, and for bare MPNet, DistilBERT and RoBERTa encoders
+(`lowbit embed`).
 
 Needs torch, transformers, safetensors and the lowbit CLI ($LOWBIT_BIN, else build/release or
 build/cpu).
@@ -243,6 +244,30 @@ class Export(unittest.TestCase):
 
     def test_xlm_roberta(self):  # as RoBERTa, with a Unigram tokenizer
         self._distil_export_compare("xlm-roberta")
+
+    def test_bare_encoders_embed(self):
+        """A bare *Model's W4A4 student (clips at 0.8 max|x|) exported: `lowbit embed` (mean
+        pooling) reproduces PyTorch's mean of the last hidden state."""
+        for folder in ("mpnet", "distilbert", "roberta"):
+            with self.subTest(folder=folder):
+                t, tok = load(folder, head=False)
+                b = dict(tok(TEXTS, padding=True, return_tensors="pt"))
+                s = copy.deepcopy(t)
+                clips = {k: 0.8 * v for k, v in bert.activation_absmax(t, [b]).items()}
+                qs = bert.quantize_bert(s, "w4a4", learn_clip=True, init_clips=clips)
+                with torch.no_grad():
+                    ref = torch.cat([s(**tok(x, return_tensors="pt")).last_hidden_state.mean(1) for x in TEXTS])
+                with tempfile.TemporaryDirectory() as d:
+                    out = bert.export_lowbit(s, qs, os.path.join(ARCH, folder), os.path.join(d, "m"), "w4a4",
+                                             lowbit=LOWBIT)
+                    r = subprocess.run([LOWBIT, "embed", "--model", out, "--device", "cpu", "--pooling", "mean",
+                                        "--no-normalize", "--format", "json", "--quiet"] + TEXTS,
+                                       check=True, capture_output=True, text=True)
+                got = torch.tensor(json.loads(r.stdout)["embeddings"])
+                diff = float((got - ref).abs().max())
+                print(f"\n{folder} (bare): engine vs PyTorch student: largest |mean-pooled difference| {diff:.3g}")
+                self.assertEqual(got.shape, ref.shape)
+                self.assertLess(diff, 2e-5)
 
 
 if __name__ == "__main__":
