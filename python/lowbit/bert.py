@@ -72,8 +72,9 @@ def _layers(model):
 def quantize_bert(model, mode: str, asym: bool = False, parts: Sequence[str] = GEMMS,
                   learn_clip: bool = False, init_clips: Optional[Dict[Tuple[int, str], float]] = None,
                   group: int = 0) -> Dict[Tuple[int, str], FakeQuant]:
-    """Puts fake quantization on `parts` of every layer of `model` (in place). Returns the
-    activation quantizers by (layer, gemm). A learnable clip starts at init_clips[(l, g)]."""
+    """Puts fake quantization on `parts` of every encoder layer of `model` (in place): any
+    family of lowbit.arch, task model or bare encoder. Returns the activation quantizers by
+    (layer, gemm). A learnable clip starts at init_clips[(l, g)]."""
     ws, acts = schemes(mode, asym, group)
     out = {}
     fam, lays = _layers(model)
