@@ -1,5 +1,7 @@
-"""Quantization-aware BERT (Hugging Face BertForSequenceClassification) with the lowbit engine's
-quantization points, knowledge-distillation losses, and export to a lowbit model.
+"""Quantization-aware encoders (Hugging Face BERT, RoBERTa, XLM-R, DistilBERT, MPNet and ELECTRA:
+their *ForSequenceClassification and bare *Model) with the lowbit engine's quantization points,
+knowledge-distillation losses, and export to a lowbit model. lowbit.arch names each family's
+modules; the name `quantize_bert` stays for every family.
 
 The four GEMMs of a layer are the engine's (src/quant/recipe.h): q1 = Q, K, V (one input, one
 activation quantizer shared by the three projections: the engine fuses them into one GEMM with
@@ -20,11 +22,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 import torch.nn.functional as F
 
+from . import arch
 from .quant import FakeQuant, Scheme, fake_quant
 
 # mode -> (weight bits or "fp8", activation bits or "fp8")
 MODES = {"w8a8": (8, 8), "w4a8": (4, 8), "w4a4": (4, 4), "fp8": ("fp8", "fp8")}
-GEMMS = ("q1", "q2", "q3", "q4")
+GEMMS = arch.GEMMS
 
 
 def schemes(mode: str, asym: bool = False, group: int = 0) -> Tuple[Scheme, Scheme]:
@@ -56,24 +59,27 @@ class QuantLinear(torch.nn.Linear):
         return F.linear(self.act(x), fake_quant(self.weight, self.wscheme), self.bias)
 
 
-def _gemm_modules(layer) -> Dict[str, List[Tuple[torch.nn.Module, str]]]:
-    """(parent, attribute) of each GEMM's nn.Linear(s) in a BertLayer."""
-    a = layer.attention
-    return {"q1": [(a.self, "query"), (a.self, "key"), (a.self, "value")],
-            "q2": [(a.output, "dense")],
-            "q3": [(layer.intermediate, "dense")],
-            "q4": [(layer.output, "dense")]}
+def _gemm_modules(layer, fam: arch.Family = arch.FAMILIES["bert"]) -> Dict[str, List[Tuple[torch.nn.Module, str]]]:
+    """(parent, attribute) of each GEMM's nn.Linear(s) in an encoder layer of family `fam`."""
+    return arch.gemm_modules(layer, fam)
+
+
+def _layers(model):
+    """(family, encoder layers) of a task model or bare encoder."""
+    return arch.family(model), arch.layers(model)
 
 
 def quantize_bert(model, mode: str, asym: bool = False, parts: Sequence[str] = GEMMS,
                   learn_clip: bool = False, init_clips: Optional[Dict[Tuple[int, str], float]] = None,
                   group: int = 0) -> Dict[Tuple[int, str], FakeQuant]:
-    """Puts fake quantization on `parts` of every layer of `model` (in place). Returns the
-    activation quantizers by (layer, gemm). A learnable clip starts at init_clips[(l, g)]."""
+    """Puts fake quantization on `parts` of every encoder layer of `model` (in place): any
+    family of lowbit.arch, task model or bare encoder. Returns the activation quantizers by
+    (layer, gemm). A learnable clip starts at init_clips[(l, g)]."""
     ws, acts = schemes(mode, asym, group)
     out = {}
-    for li, layer in enumerate(model.bert.encoder.layer):
-        for g, mods in _gemm_modules(layer).items():
+    fam, lays = _layers(model)
+    for li, layer in enumerate(lays):
+        for g, mods in _gemm_modules(layer, fam).items():
             if g not in parts:
                 continue
             init = (init_clips or {}).get((li, g))
@@ -89,8 +95,9 @@ def activation_absmax(model, batches) -> Dict[Tuple[int, str], float]:
     """max |x| of every GEMM input over `batches` (dicts of model inputs): initial clips."""
     found: Dict[Tuple[int, str], float] = {}
     hooks = []
-    for li, layer in enumerate(model.bert.encoder.layer):
-        for g, mods in _gemm_modules(layer).items():
+    fam, lays = _layers(model)
+    for li, layer in enumerate(lays):
+        for g, mods in _gemm_modules(layer, fam).items():
             parent, name = mods[0]
             def hook(_m, inp, _out, key=(li, g)):
                 found[key] = max(found.get(key, 0.0), float(inp[0].abs().max()))
@@ -105,19 +112,24 @@ def activation_absmax(model, batches) -> Dict[Tuple[int, str], float]:
 
 
 class AttentionScores:
-    """Captures each layer's attention scores QKᵀ/√d (+ the padding mask) from the query / key
-    projections' outputs: the unnormalised scores of the paper's Table B.1 (softmax gives the
-    normalised ones)."""
+    """Captures each layer's attention scores QKᵀ/√d (+ MPNet's relative attention bias, + the
+    padding mask) from the query / key projections' outputs: the unnormalised scores of the
+    paper's Table B.1 (softmax gives the normalised ones)."""
 
     def __init__(self, model):
         self.model = model
         self.q: Dict[int, torch.Tensor] = {}
         self.k: Dict[int, torch.Tensor] = {}
+        self.bias: Optional[torch.Tensor] = None
         self.hooks = []
-        for li, layer in enumerate(model.bert.encoder.layer):
-            s = layer.attention.self
-            self.hooks.append(s.query.register_forward_hook(lambda m, i, o, li=li: self.q.__setitem__(li, o)))
-            self.hooks.append(s.key.register_forward_hook(lambda m, i, o, li=li: self.k.__setitem__(li, o)))
+        fam, lays = _layers(model)
+        for li, layer in enumerate(lays):
+            (qp, qn), (kp, kn), _ = _gemm_modules(layer, fam)["q1"]
+            self.hooks.append(getattr(qp, qn).register_forward_hook(lambda m, i, o, li=li: self.q.__setitem__(li, o)))
+            self.hooks.append(getattr(kp, kn).register_forward_hook(lambda m, i, o, li=li: self.k.__setitem__(li, o)))
+        rel = arch.relative_bias(model)
+        if rel is not None:  # MPNet: [T, T, heads] bucketed bias, the same for every layer
+            self.hooks.append(rel.register_forward_hook(lambda m, i, o: setattr(self, "bias", o)))
 
     def scores(self, mask: torch.Tensor) -> List[torch.Tensor]:
         cfg = self.model.config
@@ -128,6 +140,8 @@ class AttentionScores:
             q = self.q[li].view(b, t, heads, d).transpose(1, 2)
             k = self.k[li].view(b, t, heads, d).transpose(1, 2)
             s = q @ k.transpose(-1, -2) / d ** 0.5
+            if self.bias is not None:
+                s = s + self.bias.permute(2, 0, 1)[None]
             out.append(s.masked_fill(~mask[:, None, None, :].bool(), -1e4))
         return out
 

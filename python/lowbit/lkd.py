@@ -19,18 +19,55 @@ from typing import Dict, List
 import torch
 import torch.nn.functional as F
 
-from . import bert
+from . import arch, bert
+
+
+class _Captured(Exception):
+    pass
+
+
+def _captured_inputs(model, b) -> Dict:
+    """What the encoder passes its layer 0 (hidden states, then the other arguments: the mask in
+    the form this family's layers take, MPNet's position bias, ...), by a hook that stops the
+    forward there."""
+    got = {}
+
+    def hook(_m, args, kwargs):
+        got["args"], got["kwargs"] = args, kwargs
+        raise _Captured
+
+    h = arch.layers(model)[0].register_forward_pre_hook(hook, with_kwargs=True)
+    try:
+        arch.encoder(model)(**b)
+    except _Captured:
+        pass
+    finally:
+        h.remove()
+    args, kwargs = got["args"], dict(got["kwargs"])
+    hs = args[0] if args else kwargs.pop("hidden_states")
+    return {"h": hs, "args": tuple(args[1:]), "kwargs": kwargs, "tokens": b["attention_mask"]}
 
 
 def _layer_inputs(model, batches) -> List[Dict[str, torch.Tensor]]:
-    """(hidden states entering layer 0, extended attention mask) per batch."""
+    """(hidden states entering layer 0, the layers' other arguments) per batch. BERT: the
+    embeddings and the extended attention mask ("mask"); other families: what the encoder
+    passes its first layer."""
     out = []
     for b in batches:
-        emb = model.bert.embeddings(input_ids=b["input_ids"], token_type_ids=b.get("token_type_ids"))
+        if arch.family(model).model_type != "bert":
+            out.append(_captured_inputs(model, b))
+            continue
+        emb = arch.encoder(model).embeddings(input_ids=b["input_ids"], token_type_ids=b.get("token_type_ids"))
         # The additive mask BertLayer takes: 0 for real tokens, the float minimum for padding.
         ext = (1.0 - b["attention_mask"][:, None, None, :].to(emb.dtype)) * torch.finfo(emb.dtype).min
-        out.append({"h": emb, "mask": ext, "tokens": b["attention_mask"]})
+        out.append({"h": emb, "mask": ext, "args": (), "kwargs": {"attention_mask": ext},
+                    "tokens": b["attention_mask"]})
     return out
+
+
+def _run(layer, x, h):
+    """One encoder layer on hidden states h with batch x's other arguments."""
+    return _out(layer(h, *x["args"], **x["kwargs"]))
 
 
 def _out(y):
@@ -39,14 +76,16 @@ def _out(y):
 
 
 class Encoder(torch.nn.Module):
-    """A bare BertModel with its layers at .bert, as lowbit.bert expects of a task model."""
+    """A bare encoder (*Model) held as a task model holds it (BERT: at .bert), for lowbit.bert."""
 
     def __init__(self, m):
         super().__init__()
-        self.bert = m
+        self.config = m.config
+        self.prefix = arch.family(m).prefix
+        setattr(self, self.prefix, m)
 
     def forward(self, **b):
-        return self.bert(**b)
+        return getattr(self, self.prefix)(**b)
 
 
 def lkd(student, teacher, batches, steps: int = 200, lr: float = 5e-6, clip_lr: float = 1e-3,
@@ -59,7 +98,7 @@ def lkd(student, teacher, batches, steps: int = 200, lr: float = 5e-6, clip_lr: 
     with torch.no_grad():
         xs = _layer_inputs(student, [{k: v.to(dev) for k, v in b.items()} for b in batches])
     report = []
-    for li, (s_layer, t_layer) in enumerate(zip(student.bert.encoder.layer, teacher.bert.encoder.layer)):
+    for li, (s_layer, t_layer) in enumerate(zip(arch.layers(student), arch.layers(teacher))):
         params = [p for n, p in s_layer.named_parameters() if not n.endswith("act.clip")]
         clips = [p for n, p in s_layer.named_parameters() if n.endswith("act.clip")]
         groups = [{"params": params, "lr": lr}] + ([{"params": clips, "lr": clip_lr}] if clips else [])
@@ -67,8 +106,8 @@ def lkd(student, teacher, batches, steps: int = 200, lr: float = 5e-6, clip_lr: 
 
         def mse(x):
             with torch.no_grad():
-                target = _out(t_layer(x["h"], attention_mask=x["mask"]))
-            y = _out(s_layer(x["h"], attention_mask=x["mask"]))
+                target = _run(t_layer, x, x["h"])
+            y = _run(s_layer, x, x["h"])
             m = x["tokens"][..., None].float()
             return ((y - target) ** 2 * m).sum() / (m.sum() * y.shape[-1])
 
@@ -88,7 +127,7 @@ def lkd(student, teacher, batches, steps: int = 200, lr: float = 5e-6, clip_lr: 
         with torch.no_grad():
             after = sum(float(mse(x)) for x in xs) / len(xs)
             for x in xs:  # the next layer's input: this distilled layer's output
-                x["h"] = _out(s_layer(x["h"], attention_mask=x["mask"]))
+                x["h"] = _run(s_layer, x, x["h"])
         report.append({"layer": li, "mse_before": before, "mse_after": after, "seconds": time.time() - t0})
         log(f"LKD layer {li}: output MSE {before:.3e} -> {after:.3e} ({time.time() - t0:.1f} s)")
     return report
@@ -97,7 +136,7 @@ def lkd(student, teacher, batches, steps: int = 200, lr: float = 5e-6, clip_lr: 
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python3 -m lowbit.lkd", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", required=True, help="Hugging Face BERT checkpoint folder (FP32)")
+    ap.add_argument("--model", required=True, help="Hugging Face checkpoint folder (FP32): BERT, RoBERTa, XLM-R, DistilBERT, MPNet, ELECTRA")
     ap.add_argument("--texts", required=True, help="unlabelled text, one per line")
     ap.add_argument("--out", required=True)
     ap.add_argument("--recipe", required=True, choices=sorted(bert.MODES))
