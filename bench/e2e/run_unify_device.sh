@@ -8,6 +8,7 @@
 #   bash bench/e2e/run_unify_device.sh bench   before / after: the CLI of the commit before the
 #                                              change (build/old-cli, 10a2ad2) and this one, on
 #                                              the TARGETS shapes, interleaved in one run
+#                                              (LOWBIT_UNIFY_ARGS=--first-shape-only: a quick re-check)
 # Carry build/gpu-bundle.tgz (make_gpu_bundle.sh) and, for bench, build/old-cli.tgz.
 set -u
 stage=$1
@@ -33,7 +34,7 @@ case $stage in
   bench)
     rm -rf build/old-cli && tar xzf build/old-cli.tgz -C build
     python3 bench/e2e/unify_bench.py --new "$B/lowbit" --old "$PWD/build/old-cli/lowbit" \
-      --out "$OUT/unify" 2>"$OUT/logs/unify.log"
+      --out "$OUT/unify" ${LOWBIT_UNIFY_ARGS:-} 2>"$OUT/logs/unify.log"
     echo "bench rc=$?"; tail -40 "$OUT/logs/unify.log"
     ;;
 esac

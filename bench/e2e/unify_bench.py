@@ -57,6 +57,8 @@ def main():
     ap.add_argument("--root", default="/tmp/lowbit-unify")
     ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--models", default="base,large")
+    ap.add_argument("--first-shape-only", action="store_true",
+                    help="only each model's first shape group (a quick re-check)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     rows = []
@@ -64,7 +66,7 @@ def main():
         ckpt = e2e.make_checkpoint(a.root, size)
         for mode in MODES:
             model = e2e.quantize(a.new, ckpt, mode, a.root)
-            for extra in SHAPES[size]:
+            for extra in SHAPES[size][:1] if a.first_shape_only else SHAPES[size]:
                 runs = {"old": [], "new": []}
                 for rep in range(2):
                     for which in ("old", "new"):
