@@ -41,6 +41,10 @@ struct Exec {
   // Split-K scratch shared by the pass's GEMMs (they run one after another on the stream), so
   // that their partial sums stay in L2 instead of each GEMM writing to fresh memory.
   Tensor gemm_workspace;
+  // Likewise one buffer each for the quantized GEMM inputs (codes, scales, zero points): each is
+  // read by the GEMM right after its producer, before the next producer overwrites it, as the
+  // stream orders them.
+  Tensor quant_codes, quant_scales, quant_zeros;
 
   explicit Exec(Device d = Device::cpu()) : device(d) {}
   bool on_cpu() const { return device.is_cpu(); }

@@ -15,11 +15,21 @@ cudaStream_t stream_of(const Exec& ex) { return static_cast<cudaStream_t>(ex.str
 cuda::RowInput row_type(const Tensor& t) {
   return t.dtype() == DType::F32 ? cuda::RowInput::F32 : cuda::RowInput::F16;
 }
-// Codes, scales (and zeros) for `rows` rows of `cols` in q.scheme, from the pass's arena.
+// `shape` of `dtype` at the start of the pass's buffer `buf` (from the arena; grown when short).
+Tensor shared(Tensor& buf, std::vector<int64_t> shape, DType dtype, Exec& ex) {
+  const int64_t bytes = shape_numel(shape) * int64_t(dtype_size(dtype));
+  if (!buf.defined() || int64_t(buf.nbytes()) < bytes) buf = ex.empty({bytes}, DType::U8);
+  return Tensor::view(buf.data<void>(), std::move(shape), dtype, ex.device);
+}
+
+// Codes, scales (and zeros) for `rows` rows of `cols` in q.scheme: one set of buffers per pass,
+// reused by every quantization point (the old pipeline's single codes / scales / zeros buffers:
+// fresh memory per point measurably cost L2 traffic at small batches).
 void take_rows(QuantRows& q, int64_t rows, int64_t cols, Exec& ex) {
-  q.codes = ex.empty({rows, packed_row_bytes_unchecked(q.scheme.layout(), cols)}, DType::U8);
-  q.scales = ex.empty({rows}, DType::F32);
-  q.zeros = q.scheme.symmetric ? Tensor() : ex.empty({rows}, DType::F32);
+  q.codes = shared(ex.quant_codes, {rows, packed_row_bytes_unchecked(q.scheme.layout(), cols)},
+                   DType::U8, ex);
+  q.scales = shared(ex.quant_scales, {rows}, DType::F32, ex);
+  q.zeros = q.scheme.symmetric ? Tensor() : shared(ex.quant_zeros, {rows}, DType::F32, ex);
 }
 }  // namespace
 
