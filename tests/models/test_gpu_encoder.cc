@@ -41,48 +41,11 @@ EncoderConfig random_config(int64_t hidden, int64_t heads, int64_t layers) {
   return c;
 }
 
-// A checkpoint of random weights in Hugging Face naming, written to `path`.
+void write_random_family(const EncoderConfig& c, const std::string& path, uint32_t seed);
+
+// A checkpoint of random BERT weights in Hugging Face naming, written to `path`.
 void write_random_bert(const EncoderConfig& c, const std::string& path, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> nd(0.0f, 1.0f);
-  std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
-  std::vector<std::vector<float>> data;
-  auto add = [&](const std::string& name, std::vector<int64_t> shape, float mean, float sd) {
-    int64_t n = 1;
-    for (int64_t d : shape) n *= d;
-    std::vector<float> v(static_cast<size_t>(n));
-    for (float& x : v) x = mean + sd * nd(rng);
-    shapes.emplace_back(name, std::move(shape));
-    data.push_back(std::move(v));
-  };
-  const int64_t h = c.hidden_size, in = c.intermediate_size;
-  const float ws = 1.0f / std::sqrt(float(h));
-  add("embeddings.word_embeddings.weight", {c.vocab_size, h}, 0, 0.5f);
-  add("embeddings.position_embeddings.weight", {c.max_position_embeddings, h}, 0, 0.2f);
-  add("embeddings.token_type_embeddings.weight", {c.type_vocab_size, h}, 0, 0.2f);
-  add("embeddings.LayerNorm.weight", {h}, 1, 0.1f);
-  add("embeddings.LayerNorm.bias", {h}, 0, 0.05f);
-  for (int64_t l = 0; l < c.num_layers; ++l) {
-    const std::string p = "encoder.layer." + std::to_string(l) + ".";
-    for (const char* part : {"query", "key", "value"}) {
-      add(p + "attention.self." + part + ".weight", {h, h}, 0, ws);
-      add(p + "attention.self." + part + ".bias", {h}, 0, 0.05f);
-    }
-    add(p + "attention.output.dense.weight", {h, h}, 0, ws);
-    add(p + "attention.output.dense.bias", {h}, 0, 0.05f);
-    add(p + "attention.output.LayerNorm.weight", {h}, 1, 0.1f);
-    add(p + "attention.output.LayerNorm.bias", {h}, 0, 0.05f);
-    add(p + "intermediate.dense.weight", {in, h}, 0, ws);
-    add(p + "intermediate.dense.bias", {in}, 0, 0.05f);
-    add(p + "output.dense.weight", {h, in}, 0, 1.0f / std::sqrt(float(in)));
-    add(p + "output.dense.bias", {h}, 0, 0.05f);
-    add(p + "output.LayerNorm.weight", {h}, 1, 0.1f);
-    add(p + "output.LayerNorm.bias", {h}, 0, 0.05f);
-  }
-  std::vector<TensorToWrite> w;
-  for (size_t i = 0; i < data.size(); ++i)
-    w.push_back({shapes[i].first, DType::F32, shapes[i].second, std::as_bytes(std::span(data[i]))});
-  write_safetensors(path, w);
+  write_random_family(c, path, seed);
 }
 
 RaggedBatch random_batch(const std::vector<int>& lens, int64_t vocab, uint32_t seed) {

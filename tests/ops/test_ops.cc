@@ -112,7 +112,8 @@ double budget_ratio(const Tensor& got, const Tensor& ref, double abs_tol, double
   double worst = 0;
   for (int64_t i = 0; i < ref.numel(); ++i) {
     const double g = got.data<float>()[i], r = ref.data<float>()[i];
-    const double q = std::fabs(g - r) / (abs_tol + rel_tol * std::fabs(r));
+    const double d = std::fabs(g - r);
+    const double q = d == 0 ? 0.0 : d / (abs_tol + rel_tol * std::fabs(r));
     worst = std::max(worst, std::isfinite(q) ? q : 1e30);
   }
   return worst;
