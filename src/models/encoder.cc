@@ -329,9 +329,9 @@ Encoder Encoder::to(Device device, const DeviceOptions& opts) const {
     if (hd != 32 && hd != 64 && hd != 128)
       fail(device.str(), ": head dim ", hd, " (hidden ", c.hidden_size, " / ", c.num_heads,
            " heads) must be 32, 64 or 128");
-    if (head_ && head_->act != Activation::Tanh)
-      fail(device.str(), ": the classification head's activation must be tanh; this model's is ",
-           activation_name(head_->act));
+    if (head_ && head_->act == Activation::GeluTanh)
+      fail(device.str(), ": the classification head's activation must be tanh, relu or gelu; ",
+           "this model's is ", activation_name(head_->act));
   }
   Encoder m;
   m.config_ = config_;

@@ -327,8 +327,9 @@ void classify_head(const Tensor& x, const BatchInputs& b, const Tensor& dense_w,
     }
     return;
   }
-  if (act != Activation::Tanh)
-    fail("classify_head: the GPU head runs tanh; this model's head uses ", activation_name(act));
+  if (act == Activation::GeluTanh)
+    fail("classify_head: the GPU head has tanh, relu and gelu (erf); this model's uses ",
+         activation_name(act));
   LOWBIT_CUDA_OP(classify_head(x, b, dense_w, dense_b, act, out_w, out_b, logits, ex));
 }
 

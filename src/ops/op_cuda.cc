@@ -155,13 +155,16 @@ void pool(const Tensor& x, const BatchInputs& b, bool mean, bool normalize, Tens
 }
 
 void classify_head(const Tensor& x, const BatchInputs& b, const Tensor& dense_w,
-                   const Tensor& dense_b, Activation, const Tensor& out_w, const Tensor& out_b,
+                   const Tensor& dense_b, Activation act, const Tensor& out_w, const Tensor& out_b,
                    Tensor& logits, Exec& ex) {
   Tensor pooled = ex.empty({b.batch, x.dim(1)}, DType::F32);
+  const cuda::HeadAct a = act == Activation::Tanh   ? cuda::HeadAct::Tanh
+                          : act == Activation::Relu ? cuda::HeadAct::Relu
+                                                    : cuda::HeadAct::GeluErf;
   cuda::classify_head_cuda(x.data<void>(), b.cu_seqlens.data<int32_t>(), b.batch, x.dim(1),
                            dense_w.data<float>(), dense_b.data<float>(), out_w.data<float>(),
                            out_b.data<float>(), out_w.dim(0), pooled.data<float>(),
-                           logits.data<float>(), stream_of(ex));
+                           logits.data<float>(), a, stream_of(ex));
 }
 
 }  // namespace lowbit::ops::cuda_impl

@@ -292,16 +292,19 @@ TEST_F(Ops, PoolAndClassifierHead) {
     }
   const Tensor dw = random_f32({h, h}, 0.06f, rng), db = random_f32({h}, 0.1f, rng),
                ow = random_f32({labels, h}, 0.1f, rng), ob = random_f32({labels}, 0.1f, rng);
-  std::vector<Tensor> keep;
-  Exec cpu;
-  Tensor ref = Tensor::empty({bt.b(), labels});
-  ops::classify_head(x, bt.on(Device::cpu(), keep), dw, db, Activation::Tanh, ow, ob, ref, cpu);
-  GpuExec g;
-  Tensor out = g.ex.empty({bt.b(), labels}, DType::F32);
-  ops::classify_head(to_gpu_half(x), bt.on(kGpu, keep), dw.to(kGpu), db.to(kGpu), Activation::Tanh,
-                     ow.to(kGpu), ob.to(kGpu), out, g.ex);
-  g.sync();
-  EXPECT_LE(budget_ratio(to_host_f32(out), ref, 1e-4, 1e-4), 1.0);
+  // Every head activation: BERT / RoBERTa tanh, DistilBERT relu, ELECTRA gelu.
+  for (Activation act : {Activation::Tanh, Activation::Relu, Activation::GeluErf}) {
+    std::vector<Tensor> keep;
+    Exec cpu;
+    Tensor ref = Tensor::empty({bt.b(), labels});
+    ops::classify_head(x, bt.on(Device::cpu(), keep), dw, db, act, ow, ob, ref, cpu);
+    GpuExec g;
+    Tensor out = g.ex.empty({bt.b(), labels}, DType::F32);
+    ops::classify_head(to_gpu_half(x), bt.on(kGpu, keep), dw.to(kGpu), db.to(kGpu), act,
+                       ow.to(kGpu), ob.to(kGpu), out, g.ex);
+    g.sync();
+    EXPECT_LE(budget_ratio(to_host_f32(out), ref, 1e-4, 1e-4), 1.0) << activation_name(act);
+  }
 }
 
 TEST_F(Ops, RejectTensorsOnTheWrongDevice) {

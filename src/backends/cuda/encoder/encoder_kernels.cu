@@ -81,7 +81,8 @@ void embed_sum_cuda(const int32_t* ids, const int32_t* positions, const int32_t*
 template <bool FIRST>
 __global__ void head_dense_kernel(const void* __restrict__ in, const int32_t* __restrict__ cu,
                                   int batch, int n_in, int n_out, const float* __restrict__ w,
-                                  const float* __restrict__ bias, float* __restrict__ out) {
+                                  const float* __restrict__ bias, float* __restrict__ out,
+                                  HeadAct act) {
   const int lane = int(threadIdx.x % 32);
   const int64_t item = int64_t(blockIdx.x) * (blockDim.x / 32) + threadIdx.x / 32;
   if (item >= int64_t(batch) * n_out) return;
@@ -98,22 +99,36 @@ __global__ void head_dense_kernel(const void* __restrict__ in, const int32_t* __
   for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xFFFFFFFFu, s, o);
   if (lane == 0) {
     const float v = s + bias[j];
-    out[int64_t(b) * n_out + j] = FIRST ? tanhf(v) : v;
+    float r = v;
+    switch (act) {
+      case HeadAct::Tanh:
+        r = tanhf(v);
+        break;
+      case HeadAct::Relu:
+        r = v > 0.0f ? v : 0.0f;
+        break;
+      case HeadAct::GeluErf:
+        r = 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
+        break;
+      case HeadAct::None:
+        break;
+    }
+    out[int64_t(b) * n_out + j] = r;
   }
 }
 
 void classify_head_cuda(const void* x_half, const int32_t* cu_seqlens, int64_t batch, int64_t n,
                         const float* pool_w, const float* pool_b, const float* cls_w,
                         const float* cls_b, int64_t labels, float* pooled, float* logits,
-                        cudaStream_t stream) {
+                        HeadAct act, cudaStream_t stream) {
   if (batch <= 0) return;
   constexpr int kThreads = 256;
   auto grid = [&](int64_t items) { return unsigned((items + kThreads / 32 - 1) / (kThreads / 32)); };
   head_dense_kernel<true><<<grid(batch * n), kThreads, 0, stream>>>(
-      x_half, cu_seqlens, int(batch), int(n), int(n), pool_w, pool_b, pooled);
+      x_half, cu_seqlens, int(batch), int(n), int(n), pool_w, pool_b, pooled, act);
   LOWBIT_CUDA_LAUNCHED("head_dense_kernel (pooler)");
   head_dense_kernel<false><<<grid(batch * labels), kThreads, 0, stream>>>(
-      pooled, nullptr, int(batch), int(n), int(labels), cls_w, cls_b, logits);
+      pooled, nullptr, int(batch), int(n), int(labels), cls_w, cls_b, logits, HeadAct::None);
   LOWBIT_CUDA_LAUNCHED("head_dense_kernel (classifier)");
 }
 

@@ -21,13 +21,17 @@ void embed_sum_cuda(const int32_t* ids, const int32_t* positions, const int32_t*
 void pool_cuda(const void* x_half, const int32_t* cu_seqlens, int64_t batch, int64_t n, bool mean,
                bool normalize, float* out, cudaStream_t stream);
 
-// Sequence classification head (BertForSequenceClassification) on each sequence's first row:
-// pooled [batch, n] = tanh(x[cu_seqlens[b]] · pool_wᵀ + pool_b), then logits [batch, labels] =
-// pooled · cls_wᵀ + cls_b. Float32 weights and sums (x half); one warp per output element.
+// The activation of a classification head's dense layer (BERT / RoBERTa tanh, DistilBERT relu,
+// ELECTRA gelu).
+enum class HeadAct : int { None, Tanh, Relu, GeluErf };
+
+// Sequence classification head on each sequence's first row: pooled [batch, n] =
+// act(x[cu_seqlens[b]] · pool_wᵀ + pool_b), then logits [batch, labels] = pooled · cls_wᵀ + cls_b.
+// Float32 weights and sums (x half); one warp per output element.
 void classify_head_cuda(const void* x_half, const int32_t* cu_seqlens, int64_t batch, int64_t n,
                         const float* pool_w, const float* pool_b, const float* cls_w,
                         const float* cls_b, int64_t labels, float* pooled, float* logits,
-                        cudaStream_t stream);
+                        HeadAct act, cudaStream_t stream);
 
 // y [count] float = x [count] half (hidden states for the caller).
 void half_to_float_cuda(const void* x_half, float* y, int64_t count, cudaStream_t stream);
