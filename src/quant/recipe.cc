@@ -205,10 +205,12 @@ Recipe Recipe::from_json(const nlohmann::json& j, const std::string& where, int6
         fail(lw, ": missing ", gemms[g].name, " (this model's GEMMs are ", slot_names(gemms), ")");
       lq[g] = gemm_from_json(*it, lw + " " + gemms[g].name);
     }
-    for (const auto& [k, v] : lj.items())
-      if (std::none_of(gemms.begin(), gemms.end(), [&](const GemmSlot& g) { return g.name == k; }))
-        fail(lw, ": unknown GEMM \"", k, "\" (this model's GEMMs are ", slot_names(gemms),
+    for (auto it = lj.begin(); it != lj.end(); ++it) {
+      const std::string key = it.key();  // (clang 14 cannot capture a structured binding)
+      if (std::none_of(gemms.begin(), gemms.end(), [&](const GemmSlot& g) { return g.name == key; }))
+        fail(lw, ": unknown GEMM \"", key, "\" (this model's GEMMs are ", slot_names(gemms),
              "; was this recipe made for another model? re-quantize with lowbit quantize)");
+    }
     r.layers.push_back(lq);
   }
   if (auto c = j.find("calibration"); c != j.end()) r.calibration = *c;

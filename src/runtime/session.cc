@@ -48,7 +48,7 @@ std::string cuda_device_name(int device) {
 }
 
 namespace {
-constexpr int64_t kLenBucket = 64;  // attention grids are sized by the length rounded up to this
+[[maybe_unused]] constexpr int64_t kLenBucket = 64;  // attention grids are sized by the length rounded up to this
 
 // What a pass ends with.
 enum class Output { Hidden, Pooled, Logits };
@@ -396,7 +396,9 @@ std::vector<std::pair<std::string, double>> Session::profile(const RaggedBatch& 
   LOWBIT_CUDA_CHECK(cudaStreamSynchronize(m.stream));
   std::vector<std::pair<std::string, double>> out;  // stage -> ms, in first-seen order
   cudaEvent_t prev = start;
-  for (const auto& [name, e] : marks) {
+  for (const auto& mark : marks) {
+    const std::string& name = mark.first;
+    const cudaEvent_t e = mark.second;
     float ms = 0;
     LOWBIT_CUDA_CHECK(cudaEventElapsedTime(&ms, prev, e));
     auto it = std::find_if(out.begin(), out.end(), [&](const auto& p) { return p.first == name; });
