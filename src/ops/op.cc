@@ -42,19 +42,6 @@ void linear(const Tensor& x, const Tensor& w, const Tensor& bias, Tensor& y, Epi
                   y.data<float>(), m, n, k, ep);
 }
 
-void add_layer_norm(const Tensor& x, const Tensor& residual, const Tensor& gamma,
-                    const Tensor& beta, double eps, Tensor& out) {
-  expect_f32(x, "layer_norm", "x");
-  if (x.rank() != 2) fail("layer_norm: x must be 2-D, got ", x.describe());
-  const int64_t rows = x.dim(0), n = x.dim(1);
-  if (residual.defined()) expect_shape(residual, x.shape(), "layer_norm", "residual");
-  expect_shape(gamma, {n}, "layer_norm", "gamma");
-  expect_shape(beta, {n}, "layer_norm", "beta");
-  expect_shape(out, x.shape(), "layer_norm", "out");
-  cpu::add_layer_norm_f32(x.data<float>(), residual.defined() ? residual.data<float>() : nullptr,
-                          gamma.data<float>(), beta.data<float>(), out.data<float>(), rows, n, eps);
-}
-
 void attention(const Tensor& qkv, const std::vector<int32_t>& cu_seqlens, int64_t heads,
                Tensor& out, const Tensor& rel_bias) {
   expect_f32(qkv, "attention", "qkv");
@@ -77,30 +64,6 @@ void attention(const Tensor& qkv, const std::vector<int32_t>& cu_seqlens, int64_
   cpu::attention_f32(qkv.data<float>(), cu_seqlens.data(), int64_t(cu_seqlens.size()) - 1, heads,
                      hidden / heads, out.data<float>(),
                      rel_bias.defined() ? rel_bias.data<float>() : nullptr, span);
-}
-
-void embed_sum(const std::vector<int32_t>& ids, const std::vector<int32_t>& positions,
-               const std::vector<int32_t>& type_ids, const Tensor& word, const Tensor& pos,
-               const Tensor& type, Tensor& out) {
-  const int64_t tokens = int64_t(ids.size());
-  if (positions.size() != ids.size() || type_ids.size() != ids.size())
-    fail("embed: ids, positions and type ids differ in length");
-  expect_f32(word, "embed", "word embeddings");
-  const int64_t n = word.dim(1);
-  expect_shape(pos, {pos.dim(0), n}, "embed", "position embeddings");
-  if (type.defined()) expect_shape(type, {type.dim(0), n}, "embed", "token type embeddings");
-  expect_shape(out, {tokens, n}, "embed", "out");
-  for (int64_t t = 0; t < tokens; ++t) {
-    if (ids[t] < 0 || ids[t] >= word.dim(0))
-      fail("embed: token id ", ids[t], " outside the vocabulary of ", word.dim(0));
-    if (positions[t] < 0 || positions[t] >= pos.dim(0))
-      fail("embed: position ", positions[t], " beyond max_position_embeddings ", pos.dim(0));
-    if (type.defined() && (type_ids[t] < 0 || type_ids[t] >= type.dim(0)))
-      fail("embed: token type ", type_ids[t], " outside type_vocab_size ", type.dim(0));
-  }
-  cpu::embed_sum_f32(ids.data(), positions.data(), type_ids.data(), word.data<float>(),
-                     pos.data<float>(), type.defined() ? type.data<float>() : nullptr,
-                     out.data<float>(), tokens, n);
 }
 
 void pool(const Tensor& x, const std::vector<int32_t>& cu_seqlens, bool mean, Tensor& out) {

@@ -38,7 +38,7 @@ struct GpuExec {
     ex.status_capacity = status.numel();
     fill_memory(status.data<void>(), kGpu, 0xFF, status.nbytes());
   }
-  // Throws like the Session does when a quantizer recorded a failure.
+  // Waits for the launches and fails the test on a CUDA error.
   void sync() { ASSERT_EQ(cudaDeviceSynchronize(), cudaSuccess); }
 };
 

@@ -20,8 +20,9 @@ const char* kUsage =
     "  tune      per-shape GEMM precision plan on the GPU, qbest (lowbit tune --help)\n"
     "  tune-gemm time the GPU GEMM configurations, write a plan (lowbit tune-gemm --help)\n"
     "\n"
-    "lowbit runs BERT-family encoders; --model takes a Hugging Face or sentence-transformers\n"
-    "checkpoint folder (config.json, model.safetensors, vocab.txt) or a lowbit model folder.\n";
+    "lowbit runs BERT-family encoders (bert, roberta, xlm-roberta, distilbert, mpnet, electra);\n"
+    "--model takes a Hugging Face or sentence-transformers checkpoint folder (config.json,\n"
+    "model.safetensors, tokenizer.json or vocab.txt) or a lowbit model folder.\n";
 
 }  // namespace
 

@@ -20,7 +20,7 @@ namespace {
 const char* kQuantizeHelp =
     "usage: lowbit quantize --model SRC --out DIR --recipe MODE [options]\n"
     "\n"
-    "Post-training quantization of a Hugging Face BERT checkpoint into a lowbit model folder\n"
+    "Post-training quantization of a Hugging Face BERT-family checkpoint into a lowbit model folder\n"
     "(model.safetensors with packed integer weights and scales, recipe.json, tokenizer files).\n"
     "`lowbit embed` and `lowbit info` read the result like any model folder.\n"
     "\n"
