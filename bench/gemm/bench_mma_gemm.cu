@@ -54,6 +54,7 @@ struct Options {
   GemmOut out = GemmOut::F16;
   GemmTile tile = GemmTile::Auto;
   int split = 0;
+  lowbit::cuda::GemmSchedule schedule = lowbit::cuda::GemmSchedule::Auto;
   int iters = 50, warmup = 10;
   double rotate_mb = 0;  // 0: 2x L2
   bool gelu = false, bias = true, verify = true;
@@ -75,6 +76,7 @@ struct Options {
       "  --out f16|f32|i32         output (default f16)\n"
       "  --tile auto|large|small   CTA tile (default auto)\n"
       "  --split S                 split-K (0 auto, 1 off; default 0)\n"
+      "  --schedule auto|cooperative|pingpong  wgmma schedule (default auto: by shape)\n"
       "  --gelu                    GELU epilogue;  --no-bias  no bias\n"
       "  --iters N --warmup N      timed runs (>= 20) and warm-up runs (default 50, 10)\n"
       "  --rotate-mb MB            bytes of rotated buffer sets (default 2x L2)\n"
@@ -132,6 +134,16 @@ Options parse(int argc, char** argv) {
       o.tile = v == "large" ? GemmTile::Large : v == "small" ? GemmTile::Small : GemmTile::Auto;
     } else if (a == "--split") {
       o.split = std::stoi(val());
+    } else if (a == "--schedule") {
+      const std::string v = val();
+      if (v == "auto")
+        o.schedule = lowbit::cuda::GemmSchedule::Auto;
+      else if (v == "cooperative")
+        o.schedule = lowbit::cuda::GemmSchedule::Cooperative;
+      else if (v == "pingpong")
+        o.schedule = lowbit::cuda::GemmSchedule::PingPong;
+      else
+        usage(2);
     } else if (a == "--gelu") {
       o.gelu = true;
     } else if (a == "--no-bias") {
@@ -363,6 +375,7 @@ int main(int argc, char** argv) try {
         p.split_k = o.split;
         p.engine = o.engine;
         p.tokens_tile = o.tokens;
+        p.schedule = o.schedule;
         // Int4 weights: in the Hopper order wherever the wgmma engine can take them.
         if (lay.b == PackedLayout::Int4 && o.engine != GemmEngine::MmaSync) {
           p.a = p.b = p.out = as[0]->p;
@@ -429,7 +442,11 @@ int main(int argc, char** argv) try {
         const double tops = 2.0 * double(m) * double(n) * double(k) / (med_us * 1e-6) / 1e12;
         const double gbps = double(set_bytes) / (med_us * 1e-6) / 1e9;
         char tile[32];
-        std::snprintf(tile, sizeof tile, "%dx%d", plan.bm, plan.bn);
+        std::snprintf(tile, sizeof tile, "%dx%d%s", plan.bm, plan.bn,
+                      plan.engine == GemmEngine::Wgmma &&
+                              plan.schedule == lowbit::cuda::GemmSchedule::PingPong
+                          ? "pp"
+                          : "");
         const char* eng = lowbit::cuda::engine_name(plan.engine);
         const double graph_tops =
             2.0 * double(m) * double(n) * double(k) / (graph_us * 1e-6) / 1e12;

@@ -93,6 +93,9 @@ struct EmbedOptions {
   std::optional<bool> normalize;       // default: the checkpoint's
   int64_t max_length = 0;              // 0: the model's; larger than the model's is an error
   int64_t batch_tokens = 8192;         // tokens per forward pass
+  // Batches are filled longest text first (results still come back in input order); false:
+  // in input order.
+  bool sort_by_length = true;
   // Called after each forward pass with (texts done, texts total).
   std::function<void(size_t, size_t)> progress;
 };

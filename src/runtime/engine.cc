@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <numeric>
 #include <optional>
 #include <random>
 
@@ -108,9 +110,11 @@ struct Engine::Impl {
   Embeddings run(std::vector<Encoding> encs, const EmbedOptions& opts) const;
   Classifications classify(std::vector<Encoding> encs, const EmbedOptions& opts) const;
   // Groups `encs` into ragged batches of at most opts.batch_tokens tokens and calls
-  // f(batch, index of its first encoding) for each, reporting progress.
-  template <class F>
-  void for_each_batch(const std::vector<Encoding>& encs, const EmbedOptions& opts, F&& f) const;
+  // f(batch, out) for each, then copies out's `width` floats per sequence to rows[index of that
+  // encoding] (results in input order), reporting progress.
+  void for_each_batch(const std::vector<Encoding>& encs, const EmbedOptions& opts, int64_t width,
+                      float* rows,
+                      const std::function<void(const RaggedBatch&, float*)>& f) const;
   int64_t max_length(const EmbedOptions& opts) const;
 };
 
@@ -167,21 +171,36 @@ std::vector<Truncation> truncations(const std::vector<Encoding>& encs) {
   return out;
 }
 
-template <class F>
 void Engine::Impl::for_each_batch(const std::vector<Encoding>& encs, const EmbedOptions& opts,
-                                  F&& f) const {
+                                  int64_t width, float* rows,
+                                  const std::function<void(const RaggedBatch&, float*)>& f) const {
   if (opts.batch_tokens < 1) fail("batch_tokens must be positive");
+  // Offline batching (MLPerf's): longest first, so that each batch holds sequences of about one
+  // length and fills its token budget (fewer, fuller passes; the attention's per-sequence tiles
+  // and the graphs' length buckets fit). Stable: equal lengths keep their order. Each result is
+  // the same whatever else is in its batch on the GPU, and on the CPU within float rounding.
+  std::vector<size_t> order(encs.size());
+  std::iota(order.begin(), order.end(), size_t(0));
+  if (opts.sort_by_length)
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+      return encs[a].ids.size() > encs[b].ids.size();
+    });
+  std::vector<float> out;
   size_t next = 0;
-  while (next < encs.size()) {
+  while (next < order.size()) {
     RaggedBatch batch(dir.config);
     const size_t first = next;
-    while (next < encs.size() &&
+    while (next < order.size() &&
            (batch.tokens() == 0 ||
-            batch.tokens() + int64_t(encs[next].ids.size()) <= opts.batch_tokens)) {
-      batch.add(encs[next].ids, encs[next].type_ids);
+            batch.tokens() + int64_t(encs[order[next]].ids.size()) <= opts.batch_tokens)) {
+      batch.add(encs[order[next]].ids, encs[order[next]].type_ids);
       ++next;
     }
-    f(batch, int64_t(first));
+    out.resize(size_t(int64_t(next - first) * width));
+    f(batch, out.data());
+    for (size_t i = first; i < next; ++i)
+      std::copy_n(out.data() + (i - first) * size_t(width), size_t(width),
+                  rows + order[i] * size_t(width));
     if (opts.progress) opts.progress(next, encs.size());
   }
 }
@@ -197,8 +216,8 @@ Embeddings Engine::Impl::run(std::vector<Encoding> encs, const EmbedOptions& opt
   out.dim = h;
   out.data.resize(size_t(out.rows * h));
   out.truncated = truncations(encs);
-  for_each_batch(encs, opts, [&](const RaggedBatch& batch, int64_t first) {
-    session->embed(batch, pooling == Pooling::Mean, normalize, out.data.data() + first * h);
+  for_each_batch(encs, opts, h, out.data.data(), [&](const RaggedBatch& batch, float* rows) {
+    session->embed(batch, pooling == Pooling::Mean, normalize, rows);
   });
   return out;
 }
@@ -214,8 +233,8 @@ Classifications Engine::Impl::classify(std::vector<Encoding> encs, const EmbedOp
   const int64_t n = head->labels();
   out.logits.resize(size_t(out.rows * n));
   out.truncated = truncations(encs);
-  for_each_batch(encs, opts, [&](const RaggedBatch& batch, int64_t first) {
-    session->classify(batch, out.logits.data() + first * n);
+  for_each_batch(encs, opts, n, out.logits.data(), [&](const RaggedBatch& batch, float* rows) {
+    session->classify(batch, rows);
   });
   return out;
 }

@@ -137,6 +137,29 @@ TEST_F(BertParity, BatchedEqualsSingle) {
   EXPECT_LE(mx, 1e-6);
 }
 
+// Offline batching (EmbedOptions::sort_by_length, the default): passes filled longest first,
+// results back in input order, each as in a pass of its own.
+TEST_F(BertParity, LengthSortedBatchesKeepInputOrder) {
+  std::vector<std::string> texts;
+  for (const Json& c : (*golden_)["cases"]) texts.push_back(c["text"]);
+  EmbedOptions sorted;
+  sorted.batch_tokens = 300;  // several passes of several texts each
+  const Embeddings e = engine_->embed(texts, sorted);
+  EmbedOptions alone;
+  alone.batch_tokens = 1;
+  alone.sort_by_length = false;
+  const Embeddings one = engine_->embed(texts, alone);
+  ASSERT_EQ(e.data.size(), one.data.size());
+  double mx = 0;
+  for (size_t i = 0; i < e.data.size(); ++i)
+    mx = std::max(mx, std::fabs(double(e.data[i]) - one.data[i]));
+  std::printf("[parity] length-sorted passes vs one text a pass: max abs diff %.3g\n", mx);
+  EXPECT_LE(mx, 1e-6);
+  ASSERT_EQ(e.truncated.size(), one.truncated.size());
+  for (size_t i = 0; i < e.truncated.size(); ++i)
+    EXPECT_EQ(e.truncated[i].index, one.truncated[i].index);
+}
+
 TEST_F(BertParity, TruncationIsReported) {
   const std::string long_text = (*golden_)["cases"][60]["text"];
   const Embeddings e = engine_->embed({"short", long_text});

@@ -137,7 +137,9 @@ inline void run_sync(const IntGemmParams& p) {
 inline std::string plan_str(const IntGemmParams& p) {
   const auto pl = cuda::int_gemm_plan(p);
   return std::string(cuda::engine_name(pl.engine)) + " " + std::to_string(pl.bm) + "x" +
-         std::to_string(pl.bn) + " split " + std::to_string(pl.split_k);
+         std::to_string(pl.bn) + " split " + std::to_string(pl.split_k) +
+         (pl.engine == cuda::GemmEngine::Wgmma ? std::string(" ") + cuda::schedule_name(pl.schedule)
+                                         : std::string());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -290,6 +292,7 @@ struct Config {
   GemmTile tile;
   int split;       // 0 auto
   int tokens = 0;  // Wgmma token tile, 0 auto
+  cuda::GemmSchedule schedule = cuda::GemmSchedule::Auto;  // Wgmma
 };
 // The raw accumulators of the first m rows, bit for bit.
 inline void expect_acc_exact(const Problem& pr, int64_t m, Config c, PoisonedOut& out,
@@ -299,6 +302,7 @@ inline void expect_acc_exact(const Problem& pr, int64_t m, Config c, PoisonedOut
   p.tile = c.tile;
   p.split_k = c.split;
   p.tokens_tile = c.tokens;
+  p.schedule = c.schedule;
   const size_t count = size_t(m * pr.n * pr.groups);
   p.out = out.prepare(count * 4);
   ws.attach(p);

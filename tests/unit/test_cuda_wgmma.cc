@@ -8,6 +8,7 @@
 //     the budget of test_cuda_gemm.cc;
 //   - FP8 E4M3 within a budget of cpu::fp8_gemm (the tensor cores sum in another order, with
 //     fewer accumulator bits);
+//   - every case in both schedules (cooperative, ping-pong) where the kernel has both;
 //   - parameters the kernels do not take rejected by can_implement with a message.
 // Every output buffer is poisoned before each run; words past the output must stay poisoned.
 #include <cuda_fp16.h>
@@ -50,15 +51,20 @@ class CudaWgmma : public ::testing::Test {
   Workspace ws_;
 };
 
-// Token tiles x split-K (0: automatic).
-const Config kConfigs[] = {{GemmTile::Auto, 0, 0},   {GemmTile::Auto, 1, 64},
-                           {GemmTile::Auto, 1, 128}, {GemmTile::Auto, 1, 256},
-                           {GemmTile::Auto, 3, 64},  {GemmTile::Auto, 2, 256}};
+// Token tiles x split-K (0: automatic) x schedule (ping-pong: 64-weight units, main loops in turn).
+constexpr cuda::GemmSchedule kPP = cuda::GemmSchedule::PingPong;
+const Config kConfigs[] = {{GemmTile::Auto, 0, 0},        {GemmTile::Auto, 1, 64},
+                           {GemmTile::Auto, 1, 128},      {GemmTile::Auto, 1, 256},
+                           {GemmTile::Auto, 3, 64},       {GemmTile::Auto, 2, 256},
+                           {GemmTile::Auto, 1, 128, kPP}, {GemmTile::Auto, 1, 256, kPP},
+                           {GemmTile::Auto, 3, 256, kPP}};
 
-// W4A4 has token tiles of 64 and 128 only.
+// W4A4 has token tiles of 64 and 128 only, and no ping-pong schedule.
 Config fit(const Problem& pr, Config c) {
-  if (pr.kern.a == PackedLayout::Int4 || pr.kern.a == PackedLayout::UInt4)
+  if (pr.kern.a == PackedLayout::Int4 || pr.kern.a == PackedLayout::UInt4) {
     c.tokens = std::min(c.tokens, 128);
+    c.schedule = cuda::GemmSchedule::Auto;
+  }
   return c;
 }
 
@@ -118,12 +124,16 @@ TEST_F(CudaWgmma, EpilogueExactVsCpu) {
         cs.zcorr = s.zcorr.data();
       }
       cpu::int_gemm_epilogue(pr.acc.data(), pr.max_m, pr.n, 1, cs, ref.data());
+      const bool w4a4 = kn.a == PackedLayout::Int4 || kn.a == PackedLayout::UInt4;
       for (const int64_t m : {1, 40, 300})
         for (const int split : {1, 4})
-          for (const GemmOut ot : {GemmOut::F32, GemmOut::F16}) {
+          for (const GemmOut ot : {GemmOut::F32, GemmOut::F16})
+            for (const bool pp : {false, true}) {
+            if (pp && w4a4) continue;
             IntGemmParams p = pr.params(m);
             attach(p, s);
             p.split_k = split;
+            p.schedule = pp ? kPP : cuda::GemmSchedule::Auto;
             p.out_type = ot;
             const size_t count = size_t(m * pr.n);
             p.out = out_.prepare(count * (ot == GemmOut::F32 ? 4 : 2));
@@ -224,9 +234,15 @@ TEST_F(CudaWgmma, QuantizedLinearWithGeluAndResidual) {
     p.gelu = true;
     p.residual = dres_h.get();
     p.out_type = GemmOut::F16;
-    for (const auto& [split, ldo] : {std::pair<int, int64_t>{1, n}, {1, n + 8}, {4, n}}) {
+    const bool w4a4 = qx.scheme.layout() == PackedLayout::Int4 ||
+                      qx.scheme.layout() == PackedLayout::UInt4;
+    for (const auto& [split, ldo, pp] :
+         {std::tuple<int, int64_t, bool>{1, n, false}, {1, n + 8, false}, {4, n, false},
+          {1, n, true}, {1, n + 8, true}, {2, n, true}}) {
+      if (pp && w4a4) continue;
       p.split_k = split;
       p.ldo = ldo;
+      p.schedule = pp ? kPP : cuda::GemmSchedule::Auto;
       p.out = out_.prepare(size_t(m * ldo) * 2);
       ws_.attach(p);
       run_sync(p);
@@ -281,9 +297,11 @@ TEST_F(CudaWgmma, Fp8WithinBudget) {
       upload(dsx, sx);
       upload(dsw, sw);
       upload(dbias, bias);
-      for (const int split : {0, 1, 3}) {
+      for (const auto& [split, pp] : {std::pair<int, bool>{0, false}, {1, false}, {3, false},
+                                      {1, true}, {2, true}}) {
         IntGemmParams p;
         p.engine = kW;
+        p.schedule = pp ? kPP : cuda::GemmSchedule::Auto;
         p.a_layout = p.b_layout = PackedLayout::Fp8E4M3;
         p.a = da.get();
         p.b = db.get();
@@ -353,10 +371,12 @@ TEST_F(CudaWgmma, F16WithinBudget) {
       upload(dbias, bias);
       upload(dres, res);
       for (const bool f16_out : {false, true})
-        for (const int split : {0, 1, 3}) {
+        for (const auto& [split, pp] : {std::pair<int, bool>{0, false}, {1, false}, {3, false},
+                                        {1, true}, {2, true}}) {
           if (f16_out && split != 1) continue;
           IntGemmParams p;
           p.engine = kW;
+          p.schedule = pp ? kPP : cuda::GemmSchedule::Auto;
           p.a_layout = p.b_layout = PackedLayout::F16;
           p.a = da.get();
           p.b = db.get();
@@ -457,6 +477,16 @@ TEST(CudaWgmmaRejects, UnsupportedParameters) {
   p.b_sm90 = true;
   p.tokens_tile = 256;
   EXPECT_NE(message(p).find("largest (128)"), std::string::npos) << message(p);
+  p = valid();
+  p.a_layout = PackedLayout::Int4;
+  p.b_layout = PackedLayout::Int4;
+  p.b_sm90 = true;
+  p.schedule = cuda::GemmSchedule::PingPong;
+  EXPECT_NE(message(p).find("ping-pong"), std::string::npos) << message(p);
+  p = valid();
+  p.tokens_tile = 64;
+  p.schedule = cuda::GemmSchedule::PingPong;
+  EXPECT_NE(message(p).find("ping-pong"), std::string::npos) << message(p);
   p = valid();
   p.tokens_tile = 96;
   EXPECT_NE(message(p).find("tokens_tile=96"), std::string::npos) << message(p);

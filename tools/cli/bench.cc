@@ -30,8 +30,12 @@ const char* kBenchHelp =
     "  --batch LIST         comma-separated batch sizes (default 1,8,32)\n"
     "  --seq LIST           comma-separated sequence lengths in tokens (default 128)\n"
     "  --varlen N           instead: N sequences with lengths drawn (seed 0) from a normal of\n"
-    "                       mean --mean-len (180), sd 80, clipped to 16..--max-len (384),\n"
-    "                       run in batches of --batch sequences; reports sequences/s\n"
+    "                       mean --mean-len (180), sd 80, clipped to 16..--max-len (384);\n"
+    "                       offline batching, as MLPerf's offline scenario and lowbit embed:\n"
+    "                       longest first, passes of up to --batch-tokens tokens (default\n"
+    "                       --batch x --mean-len); reports sequences/s\n"
+    "  --arrival            --varlen: batches of --batch sequences in drawn order instead\n"
+    "  --batch-tokens N     --varlen: the token budget of a pass\n"
     "  --mean-len N, --max-len N   the --varlen distribution\n"
     "  --iters N            timed runs per shape (default 30; --varlen: passes over the set, 3)\n"
     "  --warmup N           untimed runs first (default 3; the GPU captures its graph on the 2nd)\n"
@@ -80,8 +84,8 @@ double now_ms() {
 int cmd_bench(const std::vector<std::string>& argv) {
   const Args a = parse_args(argv,
                             {"model", "device", "batch", "seq", "varlen", "mean-len", "max-len",
-                             "iters", "warmup", "format", "qbest"},
-                            {"no-graphs", "profile", "help"});
+                             "iters", "warmup", "format", "qbest", "batch-tokens"},
+                            {"no-graphs", "profile", "help", "arrival"});
   if (a.has("help")) {
     std::fputs(kBenchHelp, stdout);
     return 0;
@@ -112,9 +116,10 @@ int cmd_bench(const std::vector<std::string>& argv) {
                         {"hidden", info.hidden},
                         {"cuda_graphs", lo.cuda_graphs},
                         {"results", nlohmann::json::array()}};
-  auto run = [&](const std::vector<Encoding>& encs, int64_t batch_tokens) {
+  auto run = [&](const std::vector<Encoding>& encs, int64_t batch_tokens, bool sort = true) {
     EmbedOptions o;
     o.batch_tokens = batch_tokens;
+    o.sort_by_length = sort;
     engine->embed_encodings(encs, o);
   };
 
@@ -127,6 +132,9 @@ int cmd_bench(const std::vector<std::string>& argv) {
     std::vector<long> lens(static_cast<size_t>(n));
     for (auto& l : lens) l = std::clamp(long(std::lround(nd(rng))), 16L, max_len);
     const long per_batch = batches.front();
+    const bool arrival = a.has("arrival");
+    const long budget = a.get_int("batch-tokens", per_batch * mean_len);
+    if (budget < max_len) throw UsageError{"--batch-tokens must be at least --max-len"};
     std::vector<std::vector<Encoding>> groups;
     int64_t total_tokens = 0;
     for (size_t i = 0; i < lens.size(); i += size_t(per_batch)) {
@@ -136,8 +144,14 @@ int cmd_bench(const std::vector<std::string>& argv) {
       groups.push_back(synthetic(part, info.vocab, rng));
       for (long l : part) total_tokens += l;
     }
+    std::vector<Encoding> all;
+    for (const auto& g : groups) all.insert(all.end(), g.begin(), g.end());
     auto pass = [&] {
-      for (const auto& g : groups) run(g, info.max_position_embeddings * int64_t(g.size()));
+      if (arrival)
+        for (const auto& g : groups)
+          run(g, info.max_position_embeddings * int64_t(g.size()), false);
+      else
+        run(all, budget);
     };
     for (long i = 0; i < std::max(warmup, 2L); ++i) pass();
     std::vector<double> secs;
@@ -150,6 +164,8 @@ int cmd_bench(const std::vector<std::string>& argv) {
     const DeviceMemory mem = engine->device_memory();
     out["results"].push_back({{"varlen", n},
                               {"batch", per_batch},
+                              {"batching", arrival ? "arrival" : "offline"},
+                              {"batch_tokens", arrival ? 0L : budget},
                               {"mean_len", double(total_tokens) / double(n)},
                               {"max_len", max_len},
                               {"tokens", total_tokens},
@@ -198,10 +214,16 @@ int cmd_bench(const std::vector<std::string>& argv) {
               info.device.c_str(), lo.cuda_graphs ? "" : " (no CUDA graphs)");
   if (info.device != "cpu") std::printf("qbest: %s\n", info.qbest.c_str());
   for (const auto& r : out["results"]) {
-    if (varlen)
+    if (varlen && r["batching"] == "arrival")
       std::printf("%ld sequences (mean %.0f tokens, max %ld) in batches of %ld: %.0f sequences/s\n",
                   r["varlen"].get<long>(), r["mean_len"].get<double>(), r["max_len"].get<long>(),
                   r["batch"].get<long>(), r["sequences_per_s"].get<double>());
+    else if (varlen)
+      std::printf(
+          "%ld sequences (mean %.0f tokens, max %ld), longest first in passes of <= %ld tokens: "
+          "%.0f sequences/s\n",
+          r["varlen"].get<long>(), r["mean_len"].get<double>(), r["max_len"].get<long>(),
+          r["batch_tokens"].get<long>(), r["sequences_per_s"].get<double>());
     else {
       std::printf("batch %4ld x seq %4ld: median %8.3f ms, p90 %8.3f ms, %9.0f sequences/s\n",
                   r["batch"].get<long>(), r["seq"].get<long>(), r["median_ms"].get<double>(),

@@ -44,6 +44,12 @@ GemmTile tile_of(const std::string& s) {
   if (s == "auto") return GemmTile::Auto;
   fail("GEMM plan: unknown tile '", s, "'");
 }
+GemmSchedule schedule_of(const std::string& s) {
+  for (GemmSchedule v : {GemmSchedule::Auto, GemmSchedule::Cooperative, GemmSchedule::PingPong})
+    if (s == schedule_name(v)) return v;
+  fail("GEMM plan: unknown schedule '", s, "' (auto, cooperative, pingpong)");
+}
+
 GemmEngine engine_of(const std::string& s) {
   if (s == "wgmma") return GemmEngine::Wgmma;
   if (s == "mma.sync") return GemmEngine::MmaSync;
@@ -68,6 +74,8 @@ void load_locked(PlanState& st, const std::string& path) {
       c.tile = tile_of(e.at("tile").get<std::string>());
       c.tokens_tile = e.at("tokens_tile").get<int>();
       c.split_k = e.at("split_k").get<int>();
+      // Plans written before the ping-pong schedule have no "schedule": auto.
+      c.schedule = schedule_of(e.value("schedule", std::string("auto")));
       c.us = e.value("us", 0.0);
       entries[{e.at("kernel").get<std::string>(), e.at("n").get<int64_t>(),
                e.at("k").get<int64_t>(), e.at("m_bucket").get<int64_t>()}] = c;
@@ -118,7 +126,8 @@ int64_t gemm_m_bucket(int64_t m) {
 std::string describe(const GemmChoice& c) {
   std::string s = engine_name(c.engine);
   if (c.engine == GemmEngine::Wgmma)
-    s += " tokens " + (c.tokens_tile ? std::to_string(c.tokens_tile) : std::string("auto"));
+    s += " tokens " + (c.tokens_tile ? std::to_string(c.tokens_tile) : std::string("auto")) +
+         " " + schedule_name(c.schedule);
   else
     s += std::string(" tile ") + tile_name(c.tile);
   s += " split " + (c.split_k ? std::to_string(c.split_k) : std::string("auto"));
@@ -218,16 +227,20 @@ TuneResult tune_gemm(const std::string& kernel, int64_t m, int64_t n, int64_t k,
     p.b_sm90 = bl == PackedLayout::Int4 && sm90::device_supported();
     if (!p.b_sm90 || sm90::can_implement(p).empty()) {
       const IntGemmPlan pl = int_gemm_plan(p);
-      cands.push_back({pl.engine, GemmTile::Auto, 0, 0, -1});  // us < 0 marks it
+      cands.push_back({pl.engine, GemmTile::Auto, 0, 0, GemmSchedule::Auto, -1});  // us < 0 marks it
     }
   }
   const bool hopper = sm90::device_supported();
-  if (hopper)
+  if (hopper) {
     for (const int tt : {64, 128, 256})
       for (const int sk : {1, 2, 4, 8, 16})
-        cands.push_back({GemmEngine::Wgmma, GemmTile::Auto, tt, sk, 0});
+        cands.push_back({GemmEngine::Wgmma, GemmTile::Auto, tt, sk, GemmSchedule::Cooperative, 0});
+    for (const int tt : {128, 256})  // ping-pong: the throughput shapes, no split-K
+      cands.push_back({GemmEngine::Wgmma, GemmTile::Auto, tt, 1, GemmSchedule::PingPong, 0});
+  }
   for (const GemmTile t : {GemmTile::Large, GemmTile::Small})
-    for (const int sk : {1, 2, 4, 8}) cands.push_back({GemmEngine::MmaSync, t, 0, sk, 0});
+    for (const int sk : {1, 2, 4, 8})
+      cands.push_back({GemmEngine::MmaSync, t, 0, sk, GemmSchedule::Auto, 0});
 
   cudaStream_t stream = nullptr;
   LOWBIT_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
@@ -241,6 +254,7 @@ TuneResult tune_gemm(const std::string& kernel, int64_t m, int64_t n, int64_t k,
     p.tile = c.tile;
     p.tokens_tile = c.tokens_tile;
     p.split_k = c.split_k;
+    p.schedule = c.schedule;
     p.b_sm90 = c.engine == GemmEngine::Wgmma && bl == PackedLayout::Int4;
     if (!can_implement(p).empty()) continue;
     const IntGemmPlan pl = int_gemm_plan(p);
@@ -315,6 +329,7 @@ void gemm_plan_save(const std::string& path) {
                               {"tile", tile_name(c.tile)},
                               {"tokens_tile", c.tokens_tile},
                               {"split_k", c.split_k},
+                              {"schedule", schedule_name(c.schedule)},
                               {"us", c.us}});
     }
   }

@@ -5,7 +5,7 @@
 //
 // Plan file (JSON): {"device": "...", "sm": 90, "entries": [{"kernel": "w8a8", "n": 3072,
 // "k": 768, "m_bucket": 128, "engine": "wgmma", "tile": "auto", "tokens_tile": 128,
-// "split_k": 6, "us": 12.3}, ...]}. m_bucket is the smallest power of two >= M.
+// "split_k": 6, "schedule": "pingpong", "us": 12.3}, ...]} ("schedule" optional: auto). m_bucket is the smallest power of two >= M.
 // int_gemm() loads $LOWBIT_GEMM_PLAN once (when set) and uses an entry when the parameters have
 // engine, tile, tokens_tile and split_k all on automatic and the kernel, N, K and bucket match.
 #pragma once
@@ -27,7 +27,8 @@ struct GemmChoice {
   GemmTile tile = GemmTile::Auto;
   int tokens_tile = 0;
   int split_k = 0;
-  double us = 0;  // median time measured by the tuner
+  GemmSchedule schedule = GemmSchedule::Auto;  // Wgmma
+  double us = 0;                               // median time measured by the tuner
 };
 
 // "w8a8" | "w4a8" | "w4a4" | "fp8" for the operand layouts ("" when none).

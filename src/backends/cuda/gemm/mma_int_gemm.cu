@@ -282,6 +282,18 @@ const char* engine_name(GemmEngine e) {
   return "?";
 }
 
+const char* schedule_name(GemmSchedule s) {
+  switch (s) {
+    case GemmSchedule::Auto:
+      return "auto";
+    case GemmSchedule::Cooperative:
+      return "cooperative";
+    case GemmSchedule::PingPong:
+      return "pingpong";
+  }
+  return "?";
+}
+
 namespace {
 
 std::string mma_can_implement(const IntGemmParams& p) {
@@ -352,7 +364,7 @@ namespace {
 // the plan has an entry that the kernels take.
 IntGemmParams resolve(const IntGemmParams& p) {
   if (p.engine != GemmEngine::Auto || p.tile != GemmTile::Auto || p.tokens_tile != 0 ||
-      p.split_k != 0)
+      p.split_k != 0 || p.schedule != GemmSchedule::Auto)
     return p;
   const auto c = gemm_plan_find(p);
   if (!c) return p;
@@ -361,6 +373,7 @@ IntGemmParams resolve(const IntGemmParams& p) {
   q.tile = c->tile;
   q.tokens_tile = c->tokens_tile;
   q.split_k = c->split_k;
+  q.schedule = c->schedule;
   std::string err;
   choose_engine(q, &err);
   return err.empty() ? q : p;

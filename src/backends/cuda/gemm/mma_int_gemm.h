@@ -40,6 +40,14 @@ enum class GemmOut : uint8_t {
 enum class GemmEngine : uint8_t { Auto, MmaSync, Wgmma };
 const char* engine_name(GemmEngine e);
 
+// Wgmma: how the two consumer warpgroups share the work (wgmma_gemm_config.h).
+enum class GemmSchedule : uint8_t {
+  Auto,         // by shape: ping-pong where there are enough 64-weight units, else cooperative
+  Cooperative,  // both consumers on each 128-weight tile; their epilogues stall the tensor cores
+  PingPong,     // each consumer on its own 64-weight tile, main loops in turn (not W4A4)
+};
+const char* schedule_name(GemmSchedule s);
+
 enum class GemmTile : uint8_t {
   Auto,   // by shape (small M: Small)
   Large,  // 128 x 128 CTA tile, 8 warps
@@ -82,6 +90,7 @@ struct IntGemmParams {
   GemmEngine engine = GemmEngine::Auto;
   GemmTile tile = GemmTile::Auto;  // MmaSync CTA tile
   int tokens_tile = 0;             // Wgmma: tokens (rows of A) per CTA, 64 | 128 | 256; 0: by shape
+  GemmSchedule schedule = GemmSchedule::Auto;  // Wgmma (ping-pong: token tiles of 128 or 256)
   cudaStream_t stream = nullptr;
 };
 
@@ -104,6 +113,7 @@ struct IntGemmPlan {
   int split_k = 1;
   int bm = 0, bn = 0, bk = 0;  // CTA tile (rows of A x rows of B), bk in K elements
   int stages = 0;              // Wgmma pipeline depth
+  GemmSchedule schedule = GemmSchedule::Cooperative;  // Wgmma
 };
 IntGemmPlan int_gemm_plan(const IntGemmParams& p);
 

@@ -6,6 +6,7 @@
 #include <cudaTypedefs.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <limits>
 #include <mutex>
 #include <sstream>
@@ -22,6 +23,7 @@ namespace {
 using gemm::sm90::Fam;
 using gemm::sm90::kBK;
 using gemm::sm90::kWRows;
+using gemm::sm90::kWRowsPP;
 
 bool fam_of(const IntGemmParams& p, Fam* f, bool* xu) {
   const PackedLayout a = p.a_layout, b = p.b_layout;
@@ -59,25 +61,29 @@ const char* fam_name(Fam f) {
   return "?";
 }
 
-int stages_of(Fam f, int bt) {
+template <Fam F>
+int stages_of_fam(int bt, bool pp) {
   using namespace gemm::sm90;
-#define LOWBIT_STAGES(FAM)                                           \
-  return bt == 64                        ? Config<FAM, 64>::kStages  \
-         : bt == 128 || FAM == Fam::W4A4 ? Config<FAM, 128>::kStages \
-                                         : Config<FAM, 256>::kStages;
+  if constexpr (F != Fam::W4A4) {
+    if (pp) return bt == 128 ? Config<F, 128, true>::kStages : Config<F, 256, true>::kStages;
+    if (bt == 256) return Config<F, 256>::kStages;
+  }
+  return bt == 64 ? Config<F, 64>::kStages : Config<F, 128>::kStages;
+}
+
+int stages_of(Fam f, int bt, bool pp) {
   switch (f) {
     case Fam::W8A8:
-      LOWBIT_STAGES(Fam::W8A8)
+      return stages_of_fam<Fam::W8A8>(bt, pp);
     case Fam::W4A8:
-      LOWBIT_STAGES(Fam::W4A8)
+      return stages_of_fam<Fam::W4A8>(bt, pp);
     case Fam::W4A4:
-      LOWBIT_STAGES(Fam::W4A4)
+      return stages_of_fam<Fam::W4A4>(bt, pp);
     case Fam::FP8:
-      LOWBIT_STAGES(Fam::FP8)
+      return stages_of_fam<Fam::FP8>(bt, pp);
     case Fam::F16:
-      LOWBIT_STAGES(Fam::F16)
+      return stages_of_fam<Fam::F16>(bt, pp);
   }
-#undef LOWBIT_STAGES
   return 0;
 }
 
@@ -92,6 +98,8 @@ int max_bt(Fam f) { return f == Fam::W4A4 ? 128 : 256; }
 struct Plan {
   Fam fam = Fam::W8A8;
   bool xu = false;
+  bool pp = false;    // ping-pong schedule
+  int unit_rows = 0;  // weight rows per work unit: 128 (cooperative) or 64 (ping-pong)
   int bt = 256;
   int k_blocks = 0, w_tiles = 0, x_tiles = 0;
   int splits = 1, blocks_per_split = 0;
@@ -99,12 +107,28 @@ struct Plan {
   size_t counters_bytes = 0, workspace_bytes = 0;
 };
 
-Plan make_plan(const IntGemmParams& p, bool allow_split) {
+// LOWBIT_GEMM_SCHEDULE=cooperative|pingpong: what GemmSchedule::Auto means in this process (for
+// side-by-side runs of the two schedules end to end); unset or "auto": by shape.
+GemmSchedule env_schedule() {
+  static const GemmSchedule s = [] {
+    const char* v = std::getenv("LOWBIT_GEMM_SCHEDULE");
+    const std::string e = v ? v : "";
+    if (e == "cooperative") return GemmSchedule::Cooperative;
+    if (e == "pingpong") return GemmSchedule::PingPong;
+    if (!e.empty() && e != "auto")
+      fail("LOWBIT_GEMM_SCHEDULE=", e, ": expected auto, cooperative or pingpong");
+    return GemmSchedule::Auto;
+  }();
+  return s;
+}
+
+Plan make_plan(const IntGemmParams& p_in, bool allow_split) {
+  IntGemmParams p = p_in;
+  if (p.schedule == GemmSchedule::Auto) p.schedule = env_schedule();
   Plan pl;
   fam_of(p, &pl.fam, &pl.xu);
   const int sms = gemm::sm_count();
   pl.k_blocks = int(p.k / bk_of(pl.fam));
-  pl.w_tiles = int(ceil_div(p.n, kWRows));
   if (p.tokens_tile) {
     pl.bt = p.tokens_tile;
   } else {
@@ -114,12 +138,23 @@ Plan make_plan(const IntGemmParams& p, bool allow_split) {
     const int64_t m1 = std::max<int64_t>(p.m, 1);
     if (m1 <= 512)
       pl.bt = 64;
-    else if (m1 <= 4096 || ceil_div(m1, 256) * pl.w_tiles < 2 * int64_t(sms))
+    else if (m1 <= 4096 || ceil_div(m1, 256) * ceil_div(p.n, kWRows) < 2 * int64_t(sms))
       pl.bt = 128;
     else
       pl.bt = std::min(max_bt(pl.fam), 256);
+    if (p.schedule == GemmSchedule::PingPong) pl.bt = std::max(pl.bt, 128);
   }
   pl.x_tiles = int(ceil_div(std::max<int64_t>(p.m, 1), pl.bt));
+  // Ping-pong needs token tiles of 128 or 256 and no W4A4 (whose consumers widen the tokens
+  // together). Automatic: where every SM gets at least two 64-weight units, no split-K.
+  const bool pp_ok = pl.fam != Fam::W4A4 && pl.bt >= 128;
+  if (p.schedule == GemmSchedule::PingPong)
+    pl.pp = pp_ok;
+  else if (p.schedule == GemmSchedule::Auto)
+    pl.pp = pp_ok && p.split_k <= 1 &&
+            ceil_div(p.n, kWRowsPP) * pl.x_tiles >= 2 * int64_t(sms);
+  pl.unit_rows = pl.pp ? kWRowsPP : kWRows;
+  pl.w_tiles = int(ceil_div(p.n, pl.unit_rows));
   const int64_t tiles = int64_t(pl.w_tiles) * pl.x_tiles;
   int splits = 1;
   if (p.split_k >= 1) {
@@ -134,10 +169,12 @@ Plan make_plan(const IntGemmParams& p, bool allow_split) {
   pl.splits = int(ceil_div(pl.k_blocks, pl.blocks_per_split));  // no empty split
   pl.grid = int(std::min<int64_t>(tiles * pl.splits, sms));
   if (pl.splits > 1) {
-    pl.counters_bytes = size_t(ceil_div(tiles * 2 * int64_t(sizeof(int)), 256) * 256);
-    // Each split's accumulators of every tile, as the kernel's warpgroups hold them.
+    // One counter per 64-weight half tile; each split's accumulators of every half tile, as the
+    // kernel's warpgroups hold them.
+    const int64_t halves = tiles * (pl.unit_rows / 64);
+    pl.counters_bytes = size_t(ceil_div(halves * int64_t(sizeof(int)), 256) * 256);
     pl.workspace_bytes =
-        pl.counters_bytes + size_t(pl.splits) * size_t(tiles) * size_t(kWRows) * size_t(pl.bt) * 4;
+        pl.counters_bytes + size_t(pl.splits) * size_t(halves) * size_t(64) * size_t(pl.bt) * 4;
   }
   return pl;
 }
@@ -179,12 +216,21 @@ CUtensorMap make_map(const void* ptr, int64_t cols, int64_t rows, int64_t ld, in
 
 template <Fam F, bool XU>
 void dispatch_bt(const Plan& pl, const gemm::sm90::KernelParams& kp, cudaStream_t s) {
+  if constexpr (F != Fam::W4A4) {
+    if (pl.pp) {
+      if (pl.bt == 128)
+        gemm::sm90::launch<F, XU, 128, true>(kp, pl.grid, s);
+      else
+        gemm::sm90::launch<F, XU, 256, true>(kp, pl.grid, s);
+      return;
+    }
+  }
   if (pl.bt == 64)
-    gemm::sm90::launch<F, XU, 64>(kp, pl.grid, s);
+    gemm::sm90::launch<F, XU, 64, false>(kp, pl.grid, s);
   else if (pl.bt == 128 || F == Fam::W4A4)
-    gemm::sm90::launch<F, XU, 128>(kp, pl.grid, s);
+    gemm::sm90::launch<F, XU, 128, false>(kp, pl.grid, s);
   else if constexpr (F != Fam::W4A4)
-    gemm::sm90::launch<F, XU, 256>(kp, pl.grid, s);
+    gemm::sm90::launch<F, XU, 256, false>(kp, pl.grid, s);
 }
 
 }  // namespace
@@ -227,6 +273,11 @@ std::string can_implement(const IntGemmParams& p) {
       << max_bt(f) << ")";
     return e.str();
   }
+  if (p.schedule == GemmSchedule::PingPong && (f == Fam::W4A4 || p.tokens_tile == 64)) {
+    e << fam << ": the ping-pong schedule takes token tiles of 128 or 256 and no W4A4 (tokens_tile="
+      << p.tokens_tile << ")";
+    return e.str();
+  }
   if ((f == Fam::FP8 || f == Fam::F16) && p.zx) {
     e << fam << ": FP8 and F16 activations are symmetric (zx must be null)";
     return e.str();
@@ -245,9 +296,10 @@ IntGemmPlan plan(const IntGemmParams& p, bool allow_split) {
   r.engine = GemmEngine::Wgmma;
   r.split_k = pl.splits;
   r.bm = pl.bt;
-  r.bn = kWRows;
+  r.bn = pl.unit_rows;
   r.bk = bk_of(pl.fam);
-  r.stages = stages_of(pl.fam, pl.bt);
+  r.stages = stages_of(pl.fam, pl.bt, pl.pp);
+  r.schedule = pl.pp ? GemmSchedule::PingPong : GemmSchedule::Cooperative;
   return r;
 }
 
@@ -283,7 +335,7 @@ void run(const IntGemmParams& p) {
   const int64_t w_row = packed_row_bytes_unchecked(p.b_layout, p.k);
   const int64_t x_row = packed_row_bytes_unchecked(p.a_layout, p.k);
   gemm::sm90::KernelParams kp{};
-  kp.tw = make_map(p.b, w_row, p.n, p.ldb ? p.ldb : w_row, wbytes, kWRows, wbytes == 128);
+  kp.tw = make_map(p.b, w_row, p.n, p.ldb ? p.ldb : w_row, wbytes, pl.unit_rows, wbytes == 128);
   kp.tx = make_map(p.a, x_row, p.m, p.lda ? p.lda : x_row, xbytes, pl.bt, xbytes == 128);
   const int64_t ldo = p.ldo ? p.ldo : p.n, ldr = p.ldr ? p.ldr : p.n;
   auto al16 = [](const void* q) { return reinterpret_cast<uintptr_t>(q) % 16 == 0; };

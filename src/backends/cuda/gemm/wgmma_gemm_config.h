@@ -48,18 +48,27 @@ struct Traits<Fam::F16> {
 };
 
 constexpr int kBK = 128;        // K elements per pipeline stage
-constexpr int kWRows = 128;     // weight rows (output columns) per CTA: 2 consumer warpgroups x 64
+constexpr int kWRows = 128;     // weight rows (output columns) per work unit, cooperative: 2 x 64
+constexpr int kWRowsPP = 64;    // per work unit, ping-pong: one consumer warpgroup's 64
 constexpr int kThreads = 384;   // producer warpgroup + 2 consumer warpgroups
 constexpr int kChunk = 32;      // tokens per epilogue pass through shared memory
 constexpr int kStgLd = 64 + 4;  // words per staged token row (64 weights + 4: no bank conflicts)
 constexpr int kSmemLimit = 227 * 1024;
 
-// A CTA computes Yᵀ[128 weights, BT tokens] through a pipeline of kStages stages.
-template <Fam F, int BT>
+// Two schedules of the same CTA (a producer and two consumer warpgroups, persistent):
+//   cooperative (PP = false): a work unit is Yᵀ[128 weights, BT tokens]; both consumers run its
+//     main loop together (64 weight rows each), then both run their epilogues, while the tensor
+//     cores idle;
+//   ping-pong (PP = true): a work unit is Yᵀ[64 weights, BT tokens], owned by one consumer; the
+//     consumers take alternate units and their main loops take turns (an ordering barrier), so
+//     one consumer's epilogue runs under the other's main loop.
+template <Fam F, int BT, bool PP = false>
 struct Config {
   using TR = Traits<F>;
   static_assert(BT == 64 || BT == 128 || BT == 256, "token tiles of 64, 128 or 256");
-  static constexpr int kWStage = kWRows * TR::kWBytes;
+  static_assert(!(PP && TR::kWidenX), "W4A4 widens its tokens with both consumers: cooperative only");
+  static constexpr int kUnitRows = PP ? kWRowsPP : kWRows;
+  static constexpr int kWStage = kUnitRows * TR::kWBytes;
   static constexpr int kXStage = BT * TR::kXBytes;
   static constexpr int kStageBytes = kWStage + kXStage;
   static constexpr int kWidenBufs = TR::kWidenX ? 3 : 0;  // see the kernel's W4A4 note
@@ -89,14 +98,15 @@ struct KernelParams : EpilogueArgs {
   bool tma_out;      // F16 output, no split-K, 16-byte aligned rows: the register epilogue
   int m, n;
   int k_blocks;          // K / 128
-  int w_tiles, x_tiles;  // ceil(N / 128), ceil(M / BT)
+  int w_tiles, x_tiles;  // ceil(N / unit rows), ceil(M / BT)
   int splits, blocks_per_split;
-  int* counters;   // split-K: one arrival counter per (tile, consumer warpgroup), left zero
-  void* partials;  // split-K: [splits, tiles, 2 warpgroups, BT / 2, 128 threads] accumulators
+  int* counters;   // split-K: one arrival counter per 64-weight half tile, left zero
+  void* partials;  // split-K: [splits, half tiles, BT / 2, 128 threads] accumulators
 };
 
-// One instantiation per (family, unsigned activations, token tile); wgmma_gemm_{fam}.cu.
-template <Fam F, bool XU, int BT>
+// One instantiation per (family, unsigned activations, token tile, schedule);
+// wgmma_gemm_{fam}.cu.
+template <Fam F, bool XU, int BT, bool PP>
 void launch(const KernelParams& kp, int grid, cudaStream_t stream);
 
 }  // namespace lowbit::cuda::gemm::sm90

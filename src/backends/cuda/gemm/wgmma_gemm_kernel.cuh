@@ -6,7 +6,10 @@
 // tensor cores through registers (wgmma takes A from registers, B only from shared memory).
 //
 // CTA = 3 warpgroups, warp-specialised and persistent (a CTA loops over (tile, K split) work units
-// in a fixed order):
+// in a fixed order), in one of two schedules (wgmma_gemm_config.h): cooperative, where both
+// consumers share each 128-weight unit, or ping-pong, where each consumer owns every other
+// 64-weight unit and their main loops take turns, so that an epilogue overlaps the other's main
+// loop. Cooperative, as described below:
 //   warpgroup 0, producer: one thread issues TMA loads of a [128 weights x 128 k] and a
 //     [BT tokens x 128 k] box per stage into a ring of kStages stages (full / empty mbarriers);
 //   warpgroups 1, 2, consumers: each owns 64 weight rows x BT tokens of int32 (FP8, F16: float)
@@ -163,13 +166,13 @@ __device__ __forceinline__ void mma_step(Acc (&acc)[BT / 2], const uint32_t (&a)
 
 #endif  // __CUDA_ARCH_FEAT_SM90_ALL
 
-template <Fam F, bool XU, int BT>
+template <Fam F, bool XU, int BT, bool PP>
 __global__ void __launch_bounds__(kThreads, 1)
     wgmma_gemm_kernel(const __grid_constant__ KernelParams p) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
   using namespace ::lowbit::cuda::gemm::ptx;
   using TR = Traits<F>;
-  using C = Config<F, BT>;
+  using C = Config<F, BT, PP>;
   using Acc = std::conditional_t<TR::kFp8, float, int32_t>;
   constexpr int S = C::kStages, NACC = BT / 2;
   static_assert(2 * sizeof(EpiParams) == C::kEpiBytes);
@@ -187,15 +190,20 @@ __global__ void __launch_bounds__(kThreads, 1)
   int* const flags = reinterpret_cast<int*>(base_ptr + (sBar - base) + 16 * S + 16);
   auto full = [&](int s) { return sBar + 8 * s; };
   auto empty = [&](int s) { return sBar + 8 * (S + s); };
+  // Ping-pong: turn(c) lets consumer c start its next main loop (the other one arrives on it
+  // when its own main loop is done).
+  auto turn = [&](int c) { return sBar + 16 * S + 32 + 8 * c; };
 
   const int wg = int(threadIdx.x) / 128, tid = int(threadIdx.x) % 128;
   if (threadIdx.x == 0) {
     for (int s = 0; s < S; ++s) {
       mbar_init(full(s), 1);
-      mbar_init(empty(s), 2);
+      mbar_init(empty(s), PP ? 1 : 2);  // consumers that read a stage
     }
     mbar_init(sBar + 8 * (2 * S), 1);  // residual tile of consumer 0
     mbar_init(sBar + 8 * (2 * S + 1), 1);
+    mbar_init(turn(0), 1);
+    mbar_init(turn(1), 1);
     asm volatile("fence.mbarrier_init.release.cluster;\n" ::: "memory");
   }
   __syncthreads();
@@ -218,7 +226,8 @@ __global__ void __launch_bounds__(kThreads, 1)
         for (int kb = kb0; kb < kb1; ++kb) {
           mbar_wait(empty(stage), phase ^ 1u);
           mbar_arrive_expect_tx(full(stage), C::kStageBytes);
-          tma_load_2d(sW + stage * C::kWStage, &p.tw, kb * TR::kWBytes, wt * kWRows, full(stage));
+          tma_load_2d(sW + stage * C::kWStage, &p.tw, kb * TR::kWBytes, wt * C::kUnitRows,
+                      full(stage));
           tma_load_2d(sX + stage * C::kXStage, &p.tx, kb * TR::kXBytes, xt * BT, full(stage));
           if (++stage == S) {
             stage = 0;
@@ -232,7 +241,10 @@ __global__ void __launch_bounds__(kThreads, 1)
 
   // ---------------- consumers ----------------
   setmaxnreg_inc<232>();
-  const int cw = wg - 1;  // 0 / 1: weight rows 64·cw .. 64·cw + 63 of the tile
+  // 0 / 1. Cooperative: weight rows 64·cw .. 64·cw + 63 of every unit; ping-pong: every other
+  // unit. Broadcast from lane 0 so that the compiler knows branches on it are warp-uniform.
+  const int cw = __shfl_sync(0xffffffffu, wg - 1, 0);
+  const int wrow0 = PP ? 0 : 64 * cw;  // the consumer's first weight row in a stage
   const int warp = tid / 32, lane = tid % 32, g = lane / 4, t = lane % 4;
   uint32_t* const stg = reinterpret_cast<uint32_t*>(base_ptr + (sStg - base) + cw * C::kStgPerWg);
   const uint32_t sF16 = sStg + cw * C::kStgPerWg;  // 1024-aligned: kStgPerWg is 1024·k
@@ -244,11 +256,26 @@ __global__ void __launch_bounds__(kThreads, 1)
   int widen_i = 0;
   Acc acc[NACC];
 
-  for (int u = int(blockIdx.x); u < units; u += int(gridDim.x)) {
+  int own = 0;  // ping-pong: units this consumer has run
+  for (int u = int(blockIdx.x), j = 0; u < units; u += int(gridDim.x), ++j) {
     const int split = u % p.splits, tile = u / p.splits;
     const int wt = tile % p.w_tiles, xt = tile / p.w_tiles;
     const int kb0 = split * p.blocks_per_split;
     const int kb1 = min(p.k_blocks, kb0 + p.blocks_per_split);
+    if constexpr (PP) {
+      if ((j & 1) != cw) {  // the other consumer's unit: skip its stages in the ring
+        const int next = stage + (kb1 - kb0);
+        phase ^= uint32_t((next / S) & 1);
+        stage = next % S;
+        continue;
+      }
+      // Wait for the other consumer's main loop to finish (consumer 0's first unit goes first).
+      if (cw == 1)
+        mbar_wait(turn(1), uint32_t(own & 1));
+      else if (own > 0)
+        mbar_wait(turn(0), uint32_t((own - 1) & 1));
+      ++own;
+    }
     int prev = -1;
     // One k block: wait for its stage, (W4A4) widen the tokens, (W4) widen the weight nibbles
     // into `a`, issue the 4 wgmma k steps, then retire the previous block's wgmma and free its
@@ -280,7 +307,7 @@ __global__ void __launch_bounds__(kThreads, 1)
         ++widen_i;
       }
       if constexpr (TR::kWRegs) {
-        const uint32_t row0 = sW + stage * C::kWStage + (cw * 64 + warp * 16 + g) * 64 + t * 16;
+        const uint32_t row0 = sW + stage * C::kWStage + (wrow0 + warp * 16 + g) * 64 + t * 16;
         const uint4 w0 = lds128(row0), w1 = lds128(row0 + 8 * 64);
         const uint32_t r0[4] = {w0.x, w0.y, w0.z, w0.w}, r1[4] = {w1.x, w1.y, w1.z, w1.w};
 #pragma unroll
@@ -292,7 +319,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       wgmma_fence();
 #pragma unroll
       for (int s = 0; s < 4; ++s) {
-        const uint64_t da = desc_sw128(sW + stage * C::kWStage + cw * 64 * 128 + s * 32);
+        const uint64_t da = desc_sw128(sW + stage * C::kWStage + wrow0 * 128 + s * 32);
         const uint64_t db = desc_sw128(xs + s * 32);
         mma_step<F, XU, BT>(acc, a[s], da, db, (kb > kb0 || s > 0) ? 1 : 0);
       }
@@ -326,17 +353,20 @@ __global__ void __launch_bounds__(kThreads, 1)
         for (int i = 0; i < 4; ++i) asm volatile("" ::"r"(a0[s][i]), "r"(a1[s][i]));
     }
     if (prev >= 0 && tid == 0) mbar_arrive(empty(prev));
+    if (PP && tid == 0) mbar_arrive(turn(1 - cw));  // the tensor cores are the other's now
     const int bar = 2 + cw;
+    // This consumer's 64-weight half tile: its index among all half tiles, and its first weight.
+    const int half = PP ? tile : 2 * tile + cw;
+    const int halves = PP ? p.w_tiles * p.x_tiles : 2 * p.w_tiles * p.x_tiles;
 
     // ---- split-K: every warpgroup stores its accumulators to the workspace as they sit in
     // registers ([split][tile][warpgroup][i][thread]: coalesced, no staging); the last to arrive
     // for its half tile reloads all splits in split order (integers: exact; FP8: float sums from
     // +0 in a fixed order) and runs the epilogue. ----
     if (p.splits > 1) {
-      const int tiles = p.w_tiles * p.x_tiles;
       uint32_t* part = static_cast<uint32_t*>(p.partials);
-      const int64_t slab = int64_t(NACC) * 128;  // words per warpgroup and split
-      const int64_t mine = ((int64_t(split) * tiles + tile) * 2 + cw) * slab + tid;
+      const int64_t slab = int64_t(NACC) * 128;  // words per half tile and split
+      const int64_t mine = (int64_t(split) * halves + half) * slab + tid;
 #pragma unroll
       for (int i = 0; i < NACC; ++i) {
         uint32_t bits;
@@ -349,7 +379,7 @@ __global__ void __launch_bounds__(kThreads, 1)
       // The stores, then one thread's fence (cumulative over the barrier) and arrival; the last
       // fences again before its threads read. (A fence in every thread cost far more.)
       named_bar_sync(bar, 128);
-      const int counter = tile * 2 + cw;
+      const int counter = half;
       if (tid == 0) {
         // Release / acquire at GPU scope (fence.acq_rel, not __threadfence's sequentially
         // consistent fence: only the ordering around the counter is needed).
@@ -362,12 +392,15 @@ __global__ void __launch_bounds__(kThreads, 1)
         flags[cw] = last;
       }
       named_bar_sync(bar, 128);
-      if (!flags[cw]) continue;
+      // Broadcast from lane 0: the compiler then knows the branch is warp-uniform. Read per
+      // thread, the divergent `continue` made ptxas serialise every wgmma of the FP8 and F16
+      // kernels (C7520: a compiler-inserted warpgroup arrive in a divergent path).
+      if (!__shfl_sync(0xffffffffu, flags[cw], 0)) continue;
 #pragma unroll
       for (int i = 0; i < NACC; ++i) acc[i] = Acc(0);
 #pragma unroll 1
       for (int sp = 0; sp < p.splits; ++sp) {
-        const uint32_t* src = part + ((int64_t(sp) * tiles + tile) * 2 + cw) * slab + tid;
+        const uint32_t* src = part + (int64_t(sp) * halves + half) * slab + tid;
 #pragma unroll
         for (int i = 0; i < NACC; ++i) {
           const uint32_t w = __ldcg(src + i * 128);
@@ -380,7 +413,7 @@ __global__ void __launch_bounds__(kThreads, 1)
     }
 
     // ---- epilogue ----
-    const int n0 = wt * kWRows + cw * 64, m0 = xt * BT;
+    const int n0 = wt * C::kUnitRows + wrow0, m0 = xt * BT;
     const bool finish = p.out_type != GemmOut::I32;
     // The staging tile may still be read by this warpgroup's previous TMA store.
     if (tid == 0) bulk_wait_read0();
@@ -501,20 +534,23 @@ __global__ void __launch_bounds__(kThreads, 1)
 #endif
 }
 
-template <Fam F, bool XU, int BT>
+template <Fam F, bool XU, int BT, bool PP>
 void launch(const KernelParams& kp, int grid, cudaStream_t stream) {
-  using C = Config<F, BT>;
-  const auto kernel = &wgmma_gemm_kernel<F, XU, BT>;
-  raise_smem_limit<&wgmma_gemm_kernel<F, XU, BT>>(C::kSmem);
+  using C = Config<F, BT, PP>;
+  const auto kernel = &wgmma_gemm_kernel<F, XU, BT, PP>;
+  raise_smem_limit<&wgmma_gemm_kernel<F, XU, BT, PP>>(C::kSmem);
   kernel<<<grid, kThreads, C::kSmem, stream>>>(kp);
   LOWBIT_CUDA_LAUNCHED("wgmma_gemm_kernel");
 }
 
-#define LOWBIT_WGMMA_GEMM_INSTANTIATE_64_128(FAM, XU)                        \
-  template void launch<FAM, XU, 64>(const KernelParams&, int, cudaStream_t); \
-  template void launch<FAM, XU, 128>(const KernelParams&, int, cudaStream_t);
-#define LOWBIT_WGMMA_GEMM_INSTANTIATE(FAM, XU)  \
-  LOWBIT_WGMMA_GEMM_INSTANTIATE_64_128(FAM, XU) \
-  template void launch<FAM, XU, 256>(const KernelParams&, int, cudaStream_t);
+#define LOWBIT_WGMMA_GEMM_INSTANTIATE_64_128(FAM, XU)                               \
+  template void launch<FAM, XU, 64, false>(const KernelParams&, int, cudaStream_t); \
+  template void launch<FAM, XU, 128, false>(const KernelParams&, int, cudaStream_t);
+// Every tile cooperative, and ping-pong at 128 and 256 tokens (the throughput shapes).
+#define LOWBIT_WGMMA_GEMM_INSTANTIATE(FAM, XU)                                      \
+  LOWBIT_WGMMA_GEMM_INSTANTIATE_64_128(FAM, XU)                                     \
+  template void launch<FAM, XU, 256, false>(const KernelParams&, int, cudaStream_t); \
+  template void launch<FAM, XU, 128, true>(const KernelParams&, int, cudaStream_t);  \
+  template void launch<FAM, XU, 256, true>(const KernelParams&, int, cudaStream_t);
 
 }  // namespace lowbit::cuda::gemm::sm90

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# The GPU machine's side of issue 14 (throughput), in stages that each fit one device call
+# (results under $OUT; carry build/gpu-bundle.tgz from bench/gemm/make_gpu_bundle.sh):
+#   bash bench/e2e/run_throughput_device.sh check  GPU tests: the Hopper GEMMs in both schedules
+#                                                  (test_cuda_wgmma), every op vs the CPU
+#                                                  (test_ops), the encoder vs the CPU
+#                                                  (test_gpu_encoder); the first two again with
+#                                                  LOWBIT_CUDA_SYNC=1
+#   bash bench/e2e/run_throughput_device.sh gemm   the 8 BERT GEMM shapes x M, cooperative vs
+#                                                  ping-pong, W8A8 / W4A8 / FP8, one run
+#   bash bench/e2e/run_throughput_device.sh e2e    lowbit end to end on the TARGETS shapes with
+#                                                  LOWBIT_GEMM_SCHEDULE=cooperative vs pingpong,
+#                                                  interleaved (unify_bench.py), and the per-stage
+#                                                  profile of BERT-large 128x384 in both
+# Several stages in one call: bash run_throughput_device.sh check gemm e2e
+set -u
+mkdir -p build "$OUT/logs"
+rm -rf build/gpu-bundle && tar xzf build/gpu-bundle.tgz -C build
+export LD_LIBRARY_PATH=$PWD/build/gpu-bundle/lib
+export LOWBIT_TEST_DATA_DIR=$PWD/tests/data
+B=$PWD/build/gpu-bundle
+nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader | tee "$OUT/logs/gpu.txt"
+git rev-parse --short HEAD 2>/dev/null | tee "$OUT/logs/commit.txt"
+# Wrappers: the same CLI with the GEMM schedule pinned (unify_bench.py takes two binaries).
+for s in cooperative pingpong; do
+  printf '#!/bin/sh\nLOWBIT_GEMM_SCHEDULE=%s exec %s "$@"\n' "$s" "$B/lowbit" >"build/lowbit-$s"
+  chmod +x "build/lowbit-$s"
+done
+for stage in "$@"; do
+  case $stage in
+    check)
+      for t in test_cuda_wgmma test_ops test_gpu_encoder; do
+        timeout 240 "$B/$t" --gtest_filter=-*MiniLm*:*RealMpnet* >"$OUT/logs/$t.log" 2>&1
+        echo "$t rc=$? $(grep -E '^\[  (PASSED|FAILED)' "$OUT/logs/$t.log" | tr '\n' ' ')"
+        grep -E '^\[  FAILED|Failure' -A4 "$OUT/logs/$t.log" | head -20
+      done
+      for t in test_cuda_wgmma test_ops; do
+        LOWBIT_CUDA_SYNC=1 timeout 200 "$B/$t" --gtest_filter=-*MiniLm*:*RealMpnet* \
+          >"$OUT/logs/$t-sync.log" 2>&1
+        echo "$t LOWBIT_CUDA_SYNC=1 rc=$? $(grep -E '^\[  (PASSED|FAILED)' "$OUT/logs/$t-sync.log" | tr '\n' ' ')"
+      done
+      ;;
+    gemm)
+      for s in cooperative pingpong; do
+        timeout 240 "$B/bench_mma_gemm" --kernel w8a8,w4a8,fp8 --engine wgmma --schedule $s \
+          --m 512,2048,8192,16384,32768 --iters 30 --warmup 5 --csv "$OUT/logs/gemm-$s.csv" \
+          >"$OUT/logs/gemm-$s.txt" 2>&1
+        echo "gemm $s rc=$?"
+      done
+      python3 - "$OUT/logs" <<'PY'
+import csv, sys, os
+d = sys.argv[1]
+rows = {}
+for s in ("cooperative", "pingpong"):
+    p = os.path.join(d, f"gemm-{s}.csv")
+    if not os.path.exists(p):
+        continue
+    for r in csv.DictReader(open(p)):
+        rows.setdefault((r["kernel"], int(r["M"]), int(r["N"]), int(r["K"])), {})[s] = float(r["graph_us"])
+print("kern      M     N     K  coop_us    pp_us  pp/coop  coop_TOPS  pp_TOPS")
+for (k, m, n, kk), v in sorted(rows.items()):
+    c, p = v.get("cooperative"), v.get("pingpong")
+    if c and p:
+        f = 2 * m * n * kk / 1e6
+        print(f"{k:5s} {m:6d} {n:5d} {kk:5d} {c:8.1f} {p:8.1f} {c / p:7.2f}x {f / c:9.0f} {f / p:8.0f}")
+PY
+      ;;
+    e2e)
+      python3 bench/e2e/unify_bench.py --old "$PWD/build/lowbit-cooperative" \
+        --new "$PWD/build/lowbit-pingpong" --out "$OUT/unify" ${LOWBIT_UNIFY_ARGS:-} \
+        2>"$OUT/logs/unify.log"
+      echo "unify rc=$?"; tail -30 "$OUT/logs/unify.log"
+      for s in cooperative pingpong; do
+        "build/lowbit-$s" bench --model /tmp/lowbit-unify/bert-large-w8a8 --device cuda \
+          --batch 128 --seq 384 --profile --qbest off >"$OUT/logs/profile-large-w8a8-$s.txt" 2>&1
+        "build/lowbit-$s" bench --model /tmp/lowbit-unify/bert-large --device cuda \
+          --batch 128 --seq 384 --profile --qbest off >"$OUT/logs/profile-large-fp16-$s.txt" 2>&1
+      done
+      tail -n 40 "$OUT"/logs/profile-large-*.txt
+      ;;
+  esac
+done
+cd "$OUT" && tar czf "throughput-$(echo "$@" | tr ' ' '-').tgz" logs unify 2>/dev/null && rm -rf logs unify
+ls -la "$OUT"
