@@ -9,9 +9,11 @@
 #   bash bench/e2e/run_throughput_device.sh gemm   the 8 BERT GEMM shapes x M, cooperative vs
 #                                                  ping-pong, W8A8 / W4A8 / FP8, one run
 #   bash bench/e2e/run_throughput_device.sh e2e    lowbit end to end on the TARGETS shapes with
-#                                                  LOWBIT_GEMM_SCHEDULE=cooperative vs pingpong,
-#                                                  interleaved (unify_bench.py), and the per-stage
-#                                                  profile of BERT-large 128x384 in both
+#                                                  LOWBIT_GEMM_SCHEDULE=cooperative vs the shipped
+#                                                  choice (auto), interleaved (unify_bench.py); the
+#                                                  per-stage profile of BERT-large 128x384 in all
+#                                                  three schedules; variable lengths in arrival
+#                                                  order vs offline batching
 # Several stages in one call: bash run_throughput_device.sh check gemm e2e
 set -u
 mkdir -p build "$OUT/logs"
@@ -22,7 +24,7 @@ B=$PWD/build/gpu-bundle
 nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv,noheader | tee "$OUT/logs/gpu.txt"
 git rev-parse --short HEAD 2>/dev/null | tee "$OUT/logs/commit.txt"
 # Wrappers: the same CLI with the GEMM schedule pinned (unify_bench.py takes two binaries).
-for s in cooperative pingpong; do
+for s in cooperative pingpong auto; do
   printf '#!/bin/sh\nLOWBIT_GEMM_SCHEDULE=%s exec %s "$@"\n' "$s" "$B/lowbit" >"build/lowbit-$s"
   chmod +x "build/lowbit-$s"
 done
@@ -67,16 +69,22 @@ PY
       ;;
     e2e)
       python3 bench/e2e/unify_bench.py --old "$PWD/build/lowbit-cooperative" \
-        --new "$PWD/build/lowbit-pingpong" --out "$OUT/unify" ${LOWBIT_UNIFY_ARGS:-} \
+        --new "$PWD/build/lowbit-auto" --out "$OUT/unify" ${LOWBIT_UNIFY_ARGS:-} \
         2>"$OUT/logs/unify.log"
       echo "unify rc=$?"; tail -30 "$OUT/logs/unify.log"
-      for s in cooperative pingpong; do
-        "build/lowbit-$s" bench --model /tmp/lowbit-unify/bert-large-w8a8 --device cuda \
-          --batch 128 --seq 384 --profile --qbest off >"$OUT/logs/profile-large-w8a8-$s.txt" 2>&1
-        "build/lowbit-$s" bench --model /tmp/lowbit-unify/bert-large --device cuda \
-          --batch 128 --seq 384 --profile --qbest off >"$OUT/logs/profile-large-fp16-$s.txt" 2>&1
+      for s in cooperative pingpong auto; do
+        for m in bert-large-w8a8 bert-large; do
+          "build/lowbit-$s" bench --model /tmp/lowbit-unify/$m --device cuda \
+            --batch 128 --seq 384 --profile --qbest off >"$OUT/logs/profile-$m-$s.txt" 2>&1
+        done
       done
-      tail -n 40 "$OUT"/logs/profile-large-*.txt
+      for m in bert-large-w8a8 bert-large-w4a8; do
+        for b in --arrival ""; do
+          build/lowbit-auto bench --model /tmp/lowbit-unify/$m --device cuda --varlen 4096 \
+            --batch 128 --qbest off $b 2>&1 | tail -1 | tee -a "$OUT/logs/varlen.txt"
+        done
+      done
+      grep -H "" "$OUT"/logs/profile-*.txt | grep -E "median|q1|q2|q3|q4|attention|LayerNorm|quant" | head -80
       ;;
   esac
 done

@@ -129,12 +129,29 @@ Plan make_plan(const IntGemmParams& p_in, bool allow_split) {
   fam_of(p, &pl.fam, &pl.xu);
   const int sms = gemm::sm_count();
   pl.k_blocks = int(p.k / bk_of(pl.fam));
+  // Ping-pong needs token tiles of 128 or 256 and no W4A4 (whose consumers widen the tokens
+  // together). Automatic, from the side-by-side run on the H200 (bench/results/
+  // gemm-schedules-h200.md): ping-pong wins where the epilogue is a large part of a unit, K <=
+  // 1024 (W8A8: 1.08-1.28x for N >= 2048 from M = 512, 1.01-1.12x at M >= 16384 for any N;
+  // W4A8: 1.02-1.09x at M >= 16384), and loses where the main loop dominates (K >= 3072:
+  // 0.65-0.78x; its 64-weight units move 1.7x the L2 bytes per MAC of a cooperative 128 x 256
+  // unit). FP8 gains at most 1.06x anywhere: cooperative. F16 was not measured alone: cooperative.
+  if (p.schedule == GemmSchedule::PingPong) {
+    pl.pp = true;
+  } else if (p.schedule == GemmSchedule::Auto && p.split_k <= 1 && p.k <= 1024 &&
+             p.tokens_tile != 64) {
+    if (pl.fam == Fam::W8A8)
+      pl.pp = (p.n >= 2048 && p.m >= 512) || p.m >= 16384;
+    else if (pl.fam == Fam::W4A8)
+      pl.pp = p.m >= 16384;
+  }
+  if (pl.fam == Fam::W4A4) pl.pp = false;
   if (p.tokens_tile) {
     pl.bt = p.tokens_tile;
   } else {
     // From `lowbit tune-gemm` on the H100 (bench/results/gemm-plan-h100.json): 64-token tiles
     // up to M = 512 (more CTAs stream the weights), 128 up to 4096, and 256 beyond when that
-    // still gives every SM two tiles.
+    // still gives every SM two tiles; ping-pong takes 128 or 256.
     const int64_t m1 = std::max<int64_t>(p.m, 1);
     if (m1 <= 512)
       pl.bt = 64;
@@ -142,17 +159,10 @@ Plan make_plan(const IntGemmParams& p_in, bool allow_split) {
       pl.bt = 128;
     else
       pl.bt = std::min(max_bt(pl.fam), 256);
-    if (p.schedule == GemmSchedule::PingPong) pl.bt = std::max(pl.bt, 128);
+    if (pl.pp) pl.bt = std::max(pl.bt, 128);
   }
+  if (pl.bt < 128) pl.pp = false;
   pl.x_tiles = int(ceil_div(std::max<int64_t>(p.m, 1), pl.bt));
-  // Ping-pong needs token tiles of 128 or 256 and no W4A4 (whose consumers widen the tokens
-  // together). Automatic: where every SM gets at least two 64-weight units, no split-K.
-  const bool pp_ok = pl.fam != Fam::W4A4 && pl.bt >= 128;
-  if (p.schedule == GemmSchedule::PingPong)
-    pl.pp = pp_ok;
-  else if (p.schedule == GemmSchedule::Auto)
-    pl.pp = pp_ok && p.split_k <= 1 &&
-            ceil_div(p.n, kWRowsPP) * pl.x_tiles >= 2 * int64_t(sms);
   pl.unit_rows = pl.pp ? kWRowsPP : kWRows;
   pl.w_tiles = int(ceil_div(p.n, pl.unit_rows));
   const int64_t tiles = int64_t(pl.w_tiles) * pl.x_tiles;
