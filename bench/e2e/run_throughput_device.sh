@@ -14,6 +14,12 @@
 #                                                  per-stage profile of BERT-large 128x384 in all
 #                                                  three schedules; variable lengths in arrival
 #                                                  order vs offline batching
+#   bash bench/e2e/run_throughput_device.sh profile  the per-stage profile of BERT-large 128x384
+#                                                  in each schedule and mode; variable lengths in
+#                                                  drawn order vs offline batching
+#   bash bench/e2e/run_throughput_device.sh final  before / after (carry build/old-cli.tgz: the
+#                                                  CLI of the commit before) with Hugging Face FP16
+#                                                  SDPA on the same shapes, one run
 # Several stages in one call: bash run_throughput_device.sh check gemm e2e
 set -u
 mkdir -p build "$OUT/logs"
@@ -31,7 +37,7 @@ done
 for stage in "$@"; do
   case $stage in
     check)
-      for t in test_cuda_wgmma test_ops test_gpu_encoder; do
+      for t in test_cuda_wgmma test_cuda_quant test_ops test_gpu_encoder; do
         timeout 240 "$B/$t" --gtest_filter=-*MiniLm*:*RealMpnet* >"$OUT/logs/$t.log" 2>&1
         echo "$t rc=$? $(grep -E '^\[  (PASSED|FAILED)' "$OUT/logs/$t.log" | tr '\n' ' ')"
         grep -E '^\[  FAILED|Failure' -A4 "$OUT/logs/$t.log" | head -20
@@ -72,19 +78,38 @@ PY
         --new "$PWD/build/lowbit-auto" --out "$OUT/unify" ${LOWBIT_UNIFY_ARGS:-} \
         2>"$OUT/logs/unify.log"
       echo "unify rc=$?"; tail -30 "$OUT/logs/unify.log"
+      ;;
+    profile)
+      # The per-stage profile of BERT-large 128x384 (random weights) per mode and schedule, and
+      # variable lengths in drawn order vs offline batching.
+      python3 - <<'PY'
+import sys; sys.path.insert(0, "bench/e2e")
+import e2e
+ck = e2e.make_checkpoint("/tmp/lowbit-unify", "large")
+for m in ("w8a8", "w4a8"):
+    e2e.quantize("build/gpu-bundle/lowbit", ck, m, "/tmp/lowbit-unify")
+PY
       for s in cooperative pingpong auto; do
-        for m in bert-large-w8a8 bert-large; do
+        for m in bert-large-w8a8 bert-large-w4a8 bert-large; do
           "build/lowbit-$s" bench --model /tmp/lowbit-unify/$m --device cuda \
             --batch 128 --seq 384 --profile --qbest off >"$OUT/logs/profile-$m-$s.txt" 2>&1
         done
       done
-      for m in bert-large-w8a8 bert-large-w4a8; do
+      for m in bert-large-w8a8 bert-large-w4a8 bert-large; do
         for b in --arrival ""; do
           build/lowbit-auto bench --model /tmp/lowbit-unify/$m --device cuda --varlen 4096 \
-            --batch 128 --qbest off $b 2>&1 | tail -1 | tee -a "$OUT/logs/varlen.txt"
+            --batch 128 --qbest off $b 2>&1 | grep sequences/s | sed "s|^|$m: |" | tee -a "$OUT/logs/varlen.txt"
         done
       done
-      grep -H "" "$OUT"/logs/profile-*.txt | grep -E "median|q1|q2|q3|q4|attention|LayerNorm|quant" | head -80
+      grep -H "" "$OUT"/logs/profile-*.txt | grep -E "median|q1|q2|q3|q4|attention|LayerNorm|quant" | sed 's|.*/profile-||' | head -90
+      ;;
+    final)
+      # Before (build/old-cli: the commit before this work) / after, and HF FP16 SDPA, one run.
+      rm -rf build/old-cli && tar xzf build/old-cli.tgz -C build
+      python3 bench/e2e/unify_bench.py --old "$PWD/build/old-cli/lowbit" --new "$B/lowbit" \
+        --out "$OUT/unify" --hf --title "Issue 14: before / after, next to Hugging Face FP16 SDPA" \
+        ${LOWBIT_UNIFY_ARGS:-} 2>"$OUT/logs/unify.log"
+      echo "final rc=$?"; tail -12 "$OUT/logs/unify.log"
       ;;
   esac
 done

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Issue 13's "no speed lost": the lowbit CLI before the one-model change and after it, on the
-TARGETS shapes (BERT-base and BERT-large with random weights, fp16 / w8a8 / w4a8 / w4a4, the
-variable-length set), interleaved in one run (old, new, old, new) so that drift shows as the
-spread between the two runs of each binary. Writes <out>/unify.md and <out>/unify.json.
+"""Two lowbit CLIs side by side (issue 13: before / after the one-model change; issue 14: before /
+after the throughput work) on the TARGETS shapes (BERT-base and BERT-large with random weights,
+fp16 / w8a8 / w4a8 / w4a4, the variable-length set), interleaved in one run (old, new, old, new)
+so that drift shows as the spread between the two runs of each binary; with --hf, Hugging Face
+FP16 (SDPA attention) on the same fixed shapes in the same run. Writes <out>/unify.md and
+<out>/unify.json.
 
   python3 bench/e2e/unify_bench.py --new build/gpu-bundle/lowbit --old build/old-cli/lowbit \
-      --out /tmp/unify
+      --out /tmp/unify [--hf] [--title "..."]
 """
 import argparse
 import json
@@ -57,14 +59,27 @@ def main():
     ap.add_argument("--root", default="/tmp/lowbit-unify")
     ap.add_argument("--iters", type=int, default=20)
     ap.add_argument("--models", default="base,large")
+    ap.add_argument("--hf", action="store_true",
+                    help="also Hugging Face FP16 SDPA on the fixed shapes (torch + transformers)")
+    ap.add_argument("--title", default="Before / after the one-model change")
+    ap.add_argument("--modes", default=",".join(MODES))
     ap.add_argument("--first-shape-only", action="store_true",
                     help="only each model's first shape group (a quick re-check)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     rows = []
+    hf = {}  # (model, "BxS") -> ms
     for size in a.models.split(","):
         ckpt = e2e.make_checkpoint(a.root, size)
-        for mode in MODES:
+        if a.hf:
+            for extra in SHAPES[size]:
+                if "--varlen" in extra:
+                    continue
+                bs = [int(v) for v in extra[extra.index("--batch") + 1].split(",")]
+                ss = [int(v) for v in extra[extra.index("--seq") + 1].split(",")]
+                for r in e2e.hf_bench(ckpt, "sdpa", bs, ss, a.iters):
+                    hf[(f"bert-{size}", f"{r['batch']}x{r['seq']}")] = r["median_ms"]
+        for mode in a.modes.split(","):
             model = e2e.quantize(a.new, ckpt, mode, a.root)
             for extra in SHAPES[size][:1] if a.first_shape_only else SHAPES[size]:
                 runs = {"old": [], "new": []}
@@ -87,21 +102,28 @@ def main():
                                  "weights_MiB_old": runs["old"][0]["results"][i]["weights_bytes"] / 2**20,
                                  "weights_MiB_new": res["weights_bytes"] / 2**20})
                     log(f"  {rows[-1]['shape']}: old {o} new {n} -> {rows[-1]['ratio']:.3f}x")
-    json.dump(rows, open(os.path.join(a.out, "unify.json"), "w"), indent=1)
     gpu = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
                          capture_output=True, text=True).stdout.strip()
-    lines = [f"# Before / after the one-model change ({gpu}, {time.strftime('%Y-%m-%d')})", "",
+    for r in rows:
+        r["hf_sdpa_ms"] = hf.get((r["model"], r["shape"]))
+    json.dump(rows, open(os.path.join(a.out, "unify.json"), "w"), indent=1)
+    lines = [f"# {a.title} ({gpu}, {time.strftime('%Y-%m-%d')})", "",
              "Median wall time per call (host to host, CUDA graphs, qbest off), two runs of each "
              "binary interleaved old/new/old/new; ratio = best old / best new (> 1: faster now). "
-             "Variable length: ms per pass over all sequences.", "",
+             "Variable length: ms per pass over all sequences." +
+             (" HF: Hugging Face BertModel FP16, SDPA attention, same checkpoint, same run; "
+              "HF / after > 1: lowbit faster." if a.hf else ""), "",
              "| model | mode | shape | before (ms, 2 runs) | after (ms, 2 runs) | after vs before | "
-             "GPU weights MiB before / after |",
-             "|---|---|---|---|---|---|---|"]
+             "GPU weights MiB before / after |" + (" HF SDPA ms | HF / after |" if a.hf else ""),
+             "|---|---|---|---|---|---|---|" + ("---|---|" if a.hf else "")]
     for r in rows:
+        h = r["hf_sdpa_ms"]
         lines.append(f"| {r['model']} | {r['mode']} | {r['shape']} | "
                      f"{r['old_ms'][0]:.3f}, {r['old_ms'][1]:.3f} | {r['new_ms'][0]:.3f}, "
                      f"{r['new_ms'][1]:.3f} | {r['ratio']:.3f}× | "
-                     f"{r['weights_MiB_old']:.0f} / {r['weights_MiB_new']:.0f} |")
+                     f"{r['weights_MiB_old']:.0f} / {r['weights_MiB_new']:.0f} |" +
+                     ((f" {h:.3f} | {h / min(r['new_ms']):.2f}× |" if h else " – | – |")
+                      if a.hf else ""))
     open(os.path.join(a.out, "unify.md"), "w").write("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -271,7 +271,7 @@ void Linear::emit_input(GemmInput& in, Exec& ex) const {
   in.qd = QuantRows();
   if (!g.quantized()) return;
   in.qd.scheme = g.act;
-  ops::quantize_rows(in.x, in.qd, "the input of " + name, ex);
+  ops::quantize_rows(in.x, in.qd, "the input of " + name, ex, in.row_amax);
 }
 
 void Linear::forward(const GemmInput& x, Tensor& y, const LinearEpilogue& ep, Exec& ex) const {

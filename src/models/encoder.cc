@@ -280,6 +280,14 @@ Tensor Encoder::forward(const ops::BatchInputs& b, Exec& ex, const Observer* obs
   ctx.x = ex.empty({t, h}, act);
   mid.x = ex.empty({t, h}, act);
   inter.x = ex.empty({t, config_.intermediate_size}, act);
+  // q3's epilogue writes its rows' per-64-column maxima for q4's quantizer (symmetric schemes),
+  // which then streams the GELU output once instead of reducing each row first.
+  Tensor inter_amax;
+  auto amax_for_q4 = [&](const EncoderLayer& l) {
+    if (ex.on_cpu() || !l.ffn_out.quantized_in(ex)) return false;
+    const QuantScheme& s = l.ffn_out.variant(ex).act;
+    return s.symmetric && s.group_size == 0;
+  };
   const ops::Epilogue ffn_act = epilogue_for(config_.activation);
   auto observe = [&](size_t layer, int gemm, const Tensor& in) {
     if (observer) (*observer)(int64_t(layer), gemm, in);
@@ -301,7 +309,13 @@ Tensor Encoder::forward(const ops::BatchInputs& b, Exec& ex, const Observer* obs
     l.attn_ln.forward(proj, Tensor(), mid, &l.ffn_in, ex);
     ex.stage("LayerNorm (+ quantize)");
     observe(i, 2, mid.x);
-    l.ffn_in.forward(mid, inter.x, {ffn_act, Tensor()}, ex);  // bias + activation
+    inter.row_amax = Tensor();
+    if (amax_for_q4(l)) {
+      if (!inter_amax.defined())
+        inter_amax = ex.empty({t, (config_.intermediate_size + 63) / 64}, DType::I32);
+      inter.row_amax = inter_amax;
+    }
+    l.ffn_in.forward(mid, inter.x, {ffn_act, Tensor(), &inter.row_amax}, ex);  // bias + act
     ex.stage("q3 GEMM (FFN in, GELU)");
     l.ffn_out.emit_input(inter, ex);
     ex.stage("quantize q4 input");

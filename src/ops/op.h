@@ -50,8 +50,11 @@ void embed(const BatchInputs& b, const Tensor& word, const Tensor& pos, const Te
 // x F32 or the activation type; out the activation type.
 void layer_norm(const Tensor& x, const Tensor& residual, const Tensor& gamma, const Tensor& beta,
                 double eps, Tensor& out, QuantRows* q, const std::string& point, Exec& ex);
-// q = token-wise quantized x in q.scheme (device only; the CPU uses quantize_matrix).
-void quantize_rows(const Tensor& x, QuantRows& q, const std::string& point, Exec& ex);
+// q = token-wise quantized x in q.scheme (device only; the CPU uses quantize_matrix). row_amax
+// (GemmInput::row_amax, may be undefined): x's producer's row maxima, which spare the quantizer
+// its reduction pass (symmetric schemes); the codes are the same.
+void quantize_rows(const Tensor& x, QuantRows& q, const std::string& point, Exec& ex,
+                   const Tensor& row_amax = Tensor());
 // y = act(x · Wᵀ + b) + residual on a device, W prepared for one mode (DeviceGemm).
 void gemm(const GemmInput& x, const DeviceGemm& w, Tensor& y, const LinearEpilogue& ep,
           Exec& ex);

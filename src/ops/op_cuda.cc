@@ -69,7 +69,8 @@ void layer_norm(const Tensor& x, const Tensor& residual, const Tensor& gamma, co
   cuda::layernorm_quantize_cuda(p);
 }
 
-void quantize_rows(const Tensor& x, QuantRows& q, const std::string& point, Exec& ex) {
+void quantize_rows(const Tensor& x, QuantRows& q, const std::string& point, Exec& ex,
+                   const Tensor& row_amax) {
   take_rows(q, x.dim(0), x.dim(1), ex);
   cuda::QuantizeRowsParams p;
   p.scheme = q.scheme;
@@ -83,6 +84,10 @@ void quantize_rows(const Tensor& x, QuantRows& q, const std::string& point, Exec
   p.status = ex.status_slot(point, q.scheme);
   p.status_preset = true;
   p.stream = stream_of(ex);
+  if (row_amax.defined()) {
+    p.row_amax = reinterpret_cast<const uint32_t*>(row_amax.data<int32_t>());
+    p.amax_blocks = row_amax.dim(1);
+  }
   cuda::quantize_rows_cuda(p);
 }
 
@@ -118,6 +123,15 @@ void gemm(const GemmInput& x, const DeviceGemm& w, Tensor& y, const LinearEpilog
   p.out_type = cuda::GemmOut::F16;
   p.out = y.data<void>();
   p.stream = stream_of(ex);
+  if (ep.row_amax && ep.row_amax->defined()) {
+    p.row_amax = reinterpret_cast<uint32_t*>(ep.row_amax->data<int32_t>());
+    p.ld_amax = ep.row_amax->dim(1);
+    if (!cuda::int_gemm_writes_row_amax(p)) {  // this shape's kernel cannot: the quantizer reduces
+      p.row_amax = nullptr;
+      p.ld_amax = 0;
+      *ep.row_amax = Tensor();
+    }
+  }
   // Split-K scratch from the pass's arena (the same address on every replay of a graph), one
   // buffer for all the pass's GEMMs, grown when a GEMM needs more.
   const size_t ws = cuda::int_gemm_workspace_bytes(p);

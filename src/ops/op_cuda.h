@@ -10,7 +10,8 @@ void embed(const BatchInputs& b, const Tensor& word, const Tensor& pos, const Te
            Tensor& out, Exec& ex);
 void layer_norm(const Tensor& x, const Tensor& residual, const Tensor& gamma, const Tensor& beta,
                 double eps, Tensor& out, QuantRows* q, const std::string& point, Exec& ex);
-void quantize_rows(const Tensor& x, QuantRows& q, const std::string& point, Exec& ex);
+void quantize_rows(const Tensor& x, QuantRows& q, const std::string& point, Exec& ex,
+                   const Tensor& row_amax);
 void gemm(const GemmInput& x, const DeviceGemm& w, Tensor& y, const LinearEpilogue& ep,
           Exec& ex);
 void attention(const Tensor& qkv, const BatchInputs& b, int64_t heads, const Tensor& rel_bias,

@@ -28,6 +28,10 @@ struct GemmInput {
   Tensor x;
   QuantizedMatrix q;  // CPU: empty (rows == 0) when the consumer is not quantized
   QuantRows qd;       // device: likewise
+  // Device: I32 [tokens, ceil(in / 64)], per row the max |x| of each 64 columns as float bits,
+  // written by the GEMM that produced x (LinearEpilogue::row_amax), so that the consumer's
+  // quantizer streams x once; undefined when the producer did not write it.
+  Tensor row_amax;
 };
 
 // A GEMM's weights prepared for one mode on a device: the operands in the layouts the kernels
@@ -50,6 +54,10 @@ struct DeviceGemm {
 struct LinearEpilogue {
   cpu::Epilogue act = cpu::Epilogue::None;
   Tensor residual;  // [tokens, out] like y, or undefined
+  // Device: when set (to an I32 [tokens, >= ceil(out / 64)] tensor), the GEMM also writes each
+  // row's per-64-column max |y| there (GemmInput::row_amax), or leaves it undefined when its
+  // kernel cannot. The CPU ignores it (its quantizer reads the float rows).
+  Tensor* row_amax = nullptr;
 };
 
 }  // namespace lowbit

@@ -9,6 +9,7 @@
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -118,8 +119,22 @@ class CudaQuant : public ::testing::Test {
   }
 };
 
+// Per row, the max |x| of each `block` columns as float bits (what a GEMM's row_amax holds).
+std::vector<uint32_t> block_amax(const std::vector<__half>& x, int64_t rows, int64_t cols,
+                                 int64_t block) {
+  const int64_t blocks = (cols + block - 1) / block;
+  std::vector<uint32_t> a(size_t(rows * blocks), 0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) {
+      uint32_t& m = a[size_t(r * blocks + c / block)];
+      m = std::max(m, bits_of(std::fabs(__half2float(x[size_t(r * cols + c)]))));
+    }
+  return a;
+}
+
+// amax_block > 0: the quantizer is given the rows' block maxima (QuantizeRowsParams::row_amax).
 void expect_matches_cpu(const QuantScheme& s, const std::vector<float>& x, int64_t rows,
-                        int64_t cols, bool half_input) {
+                        int64_t cols, bool half_input, int64_t amax_block = 0) {
   std::vector<float> xin = x;
   std::vector<__half> xh;
   if (half_input) {
@@ -150,9 +165,17 @@ void expect_matches_cpu(const QuantScheme& s, const std::vector<float>& x, int64
   p.scales = dscales;
   p.zeros = s.symmetric ? nullptr : dzeros;
   p.status = dstatus;
+  uint32_t* damax = nullptr;
+  if (amax_block > 0) {
+    const std::vector<uint32_t> a = block_amax(xh, rows, cols, amax_block);
+    damax = dev_copy(a);
+    p.row_amax = damax;
+    p.amax_blocks = (cols + amax_block - 1) / amax_block;
+  }
   cuda::quantize_rows_cuda(p);
   LOWBIT_CUDA_CHECK(cudaDeviceSynchronize());
-  const std::string what = s.str() + (half_input ? " f16" : " f32");
+  const std::string what = s.str() + (half_input ? " f16" : " f32") +
+                           (amax_block ? " row_amax/" + std::to_string(amax_block) : "");
   EXPECT_EQ(host_copy(dstatus, 1)[0], ~0ull) << what;
   const auto gc = host_copy(dcodes, codes.size());
   const auto gs = host_copy(dscales, scales.size());
@@ -169,6 +192,7 @@ void expect_matches_cpu(const QuantScheme& s, const std::vector<float>& x, int64
       ADD_FAILURE() << what << ": zero " << i << " got " << gz[i] << ", want " << zeros[i];
   }
   EXPECT_EQ(bad, 0u) << what;
+  cudaFree(damax);
   cudaFree(dx);
   cudaFree(dcodes);
   cudaFree(dscales);
@@ -189,6 +213,59 @@ TEST_F(CudaQuant, BitExactWithCpuEveryScheme) {
       for (const bool half : {false, true})
         expect_matches_cpu(QuantScheme::parse(name), x, rows, cols, half);
   }
+}
+
+// With the producer's row maxima (a GEMM's row_amax): one streaming pass, the same codes and
+// scales as the reduction, for every symmetric scheme, blocks of 64 columns and others.
+TEST_F(CudaQuant, RowAmaxStreamingPathBitExact) {
+  std::mt19937 rng(43);
+  for (const auto& [rows, cols] :
+       {std::pair<int64_t, int64_t>{67, 768}, {1100, 4096}, {1030, 1032}})
+    for (const int64_t block : {64, 8, 1032}) {
+      if (block > cols) continue;
+      const std::vector<float> x = make_rows(rows, cols, rng);
+      for (const char* name : {"int8", "int4", "int6", "fp8", "int8_c3.5", "fp8_c100"})
+        expect_matches_cpu(QuantScheme::parse(name), x, rows, cols, true, block);
+    }
+  // Non-finite values: the same status word as the reduction kernels.
+  const int64_t rows = 40, cols = 4096;
+  std::vector<__half> x(size_t(rows * cols), __float2half_rn(0.25f));
+  x[size_t(33 * cols + 2000)] = __float2half_rn(INFINITY);
+  x[size_t(33 * cols + 1999)] = __float2half_rn(NAN);
+  const std::vector<uint32_t> a = block_amax(x, rows, cols, 64);
+  __half* dx = dev_copy(x);
+  uint32_t* damax = dev_copy(a);
+  uint8_t* dcodes = dev_copy(std::vector<uint8_t>(size_t(rows * cols)));
+  float* dscales = dev_copy(std::vector<float>(size_t(rows)));
+  unsigned long long* dstatus = dev_copy(std::vector<unsigned long long>(1, 0));
+  cuda::QuantizeRowsParams p;
+  p.scheme = QuantScheme::parse("int8");
+  p.in_type = cuda::RowInput::F16;
+  p.x = dx;
+  p.rows = rows;
+  p.cols = cols;
+  p.codes = dcodes;
+  p.scales = dscales;
+  p.status = dstatus;
+  p.row_amax = damax;
+  p.amax_blocks = cols / 64;
+  cuda::quantize_rows_cuda(p);
+  LOWBIT_CUDA_CHECK(cudaDeviceSynchronize());
+  try {
+    cuda::check_quantize_status(host_copy(dstatus, 1)[0], p.scheme, "q4 input");
+    ADD_FAILURE() << "no error for NaN / Inf";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("row 33 has a non-finite value at column 1999 "),
+              std::string::npos)
+        << e.what();
+  }
+  for (void* d : {static_cast<void*>(dx), static_cast<void*>(damax), static_cast<void*>(dcodes),
+                  static_cast<void*>(dscales), static_cast<void*>(dstatus)})
+    cudaFree(d);
+  // Asymmetric schemes need the signed range: refused by name.
+  p.scheme = QuantScheme::parse("uint8");
+  p.zeros = dscales;
+  EXPECT_NE(cuda::can_quantize_rows(p).find("row_amax"), std::string::npos);
 }
 
 TEST_F(CudaQuant, BitExactOddSizes) {

@@ -245,8 +245,39 @@ TEST_F(CudaWgmma, QuantizedLinearWithGeluAndResidual) {
       p.schedule = pp ? kPP : cuda::GemmSchedule::Auto;
       p.out = out_.prepare(size_t(m * ldo) * 2);
       ws_.attach(p);
+      // The register epilogue also writes each row's per-64-column max |y| (row_amax).
+      const int64_t blocks = n / 64;
+      DevMem damax;
+      p.row_amax = nullptr;
+      if (split == 1) {
+        upload(damax, std::vector<uint32_t>(size_t(m * blocks), 0xDEADBEEFu));
+        p.row_amax = damax.as<uint32_t>();
+        EXPECT_TRUE(cuda::int_gemm_writes_row_amax(p)) << what << " " << plan_str(p);
+      } else {
+        IntGemmParams q = p;
+        q.row_amax = reinterpret_cast<uint32_t*>(p.out);
+        EXPECT_FALSE(cuda::int_gemm_writes_row_amax(q)) << what << ": split-K takes no row_amax";
+      }
       run_sync(p);
       const auto got = out_.fetch<__half>(size_t(m * ldo));
+      if (p.row_amax) {
+        std::vector<uint32_t> amax(size_t(m * blocks));
+        LOWBIT_CUDA_CHECK(cudaMemcpy(amax.data(), p.row_amax, amax.size() * 4,
+                                     cudaMemcpyDeviceToHost));
+        size_t bad_amax = 0;
+        for (int64_t r = 0; r < m; ++r)
+          for (int64_t b = 0; b < blocks; ++b) {
+            uint32_t want = 0;
+            for (int64_t c = 64 * b; c < 64 * b + 64; ++c)
+              want = std::max(want, bits(std::fabs(__half2float(got[size_t(r * ldo + c)]))));
+            if (amax[size_t(r * blocks + b)] != want && bad_amax++ == 0)
+              ADD_FAILURE() << what << " row_amax (" << plan_str(p) << "): row " << r
+                            << " block " << b << " got " << amax[size_t(r * blocks + b)]
+                            << ", want " << want;
+          }
+        EXPECT_EQ(bad_amax, 0u) << what;
+        p.row_amax = nullptr;
+      }
       size_t bad = 0;
       for (int64_t r = 0; r < m; ++r)
         for (int64_t c = 0; c < n; ++c) {

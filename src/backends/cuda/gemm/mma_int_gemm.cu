@@ -312,6 +312,10 @@ std::string mma_can_implement(const IntGemmParams& p) {
     e << fam << ": weights in the Hopper int4 order (b_sm90) are for the wgmma engine only";
     return e.str();
   }
+  if (p.row_amax) {
+    e << fam << ": row_amax is written by the wgmma engine only";
+    return e.str();
+  }
   if (std::string s = gemm::check_operands(p, fam, bk); !s.empty()) return s;
   const int64_t gl = p.group_size ? p.group_size : p.k;
   if (p.group_size < 0 || p.k % gl != 0 || gl % bk != 0) {
@@ -396,6 +400,13 @@ IntGemmPlan int_gemm_plan(const IntGemmParams& p_in) {
   r.bn = pl.bn;
   r.bk = pl.bk;
   return r;
+}
+
+bool int_gemm_writes_row_amax(const IntGemmParams& p_in) {
+  const IntGemmParams p = resolve(p_in);
+  std::string msg;
+  const GemmEngine engine = choose_engine(p, &msg);
+  return msg.empty() && engine == GemmEngine::Wgmma && sm90::writes_row_amax(p);
 }
 
 size_t int_gemm_workspace_bytes(const IntGemmParams& p_in) {

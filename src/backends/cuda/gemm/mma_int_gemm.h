@@ -79,6 +79,12 @@ struct IntGemmParams {
 
   GemmOut out_type = GemmOut::F16;
   void* out = nullptr;  // [M, N] (I32: [M, N, groups]); 16-byte aligned
+  // F16 output: also, per row and per 64 output columns, the largest |y| as stored (a half,
+  // widened), as float bits: row_amax [M, ld_amax >= ceil(N / 64)]. The next GEMM's quantizer
+  // then takes each row's range from these instead of a pass of its own (quantize_rows.h).
+  // Only where int_gemm_writes_row_amax(p).
+  uint32_t* row_amax = nullptr;
+  int64_t ld_amax = 0;  // 0: ceil(N / 64)
   int64_t ldo = 0;      // output row stride in elements (multiple of 4); 0: N (I32: N * groups)
 
   // Split-K (several CTAs share one output tile along K; the last to finish reduces, in a fixed
@@ -116,5 +122,9 @@ struct IntGemmPlan {
   GemmSchedule schedule = GemmSchedule::Cooperative;  // Wgmma
 };
 IntGemmPlan int_gemm_plan(const IntGemmParams& p);
+
+// Whether int_gemm(p) can write p.row_amax: the Wgmma engine's register epilogue (F16 output, no
+// split-K, 16-byte aligned rows).
+bool int_gemm_writes_row_amax(const IntGemmParams& p);
 
 }  // namespace lowbit::cuda

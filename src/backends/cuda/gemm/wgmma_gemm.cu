@@ -288,6 +288,12 @@ std::string can_implement(const IntGemmParams& p) {
       << p.tokens_tile << ")";
     return e.str();
   }
+  if (p.row_amax && (p.out_type != GemmOut::F16 ||
+                     (p.ld_amax != 0 && p.ld_amax < ceil_div(p.n, 64)))) {
+    e << fam << ": row_amax needs F16 output and ld_amax >= ceil(N / 64) (ld_amax=" << p.ld_amax
+      << ")";
+    return e.str();
+  }
   if ((f == Fam::FP8 || f == Fam::F16) && p.zx) {
     e << fam << ": FP8 and F16 activations are symmetric (zx must be null)";
     return e.str();
@@ -314,6 +320,14 @@ IntGemmPlan plan(const IntGemmParams& p, bool allow_split) {
 }
 
 size_t workspace_bytes(const IntGemmParams& p) { return make_plan(p, true).workspace_bytes; }
+
+bool writes_row_amax(const IntGemmParams& p) {
+  const Plan pl = make_plan(p, p.workspace != nullptr);
+  const int64_t ldo = p.ldo ? p.ldo : p.n, ldr = p.ldr ? p.ldr : p.n;
+  auto al16 = [](const void* q) { return reinterpret_cast<uintptr_t>(q) % 16 == 0; };
+  return p.out_type == GemmOut::F16 && pl.splits == 1 && ldo % 8 == 0 && al16(p.out) &&
+         (!p.residual || (ldr % 8 == 0 && al16(p.residual)));
+}
 
 void run(const IntGemmParams& p) {
   if (p.m == 0) return;
@@ -351,6 +365,11 @@ void run(const IntGemmParams& p) {
   auto al16 = [](const void* q) { return reinterpret_cast<uintptr_t>(q) % 16 == 0; };
   kp.tma_out = p.out_type == GemmOut::F16 && pl.splits == 1 && ldo % 8 == 0 && al16(p.out) &&
                (!p.residual || (ldr % 8 == 0 && al16(p.residual)));
+  if (p.row_amax && !kp.tma_out)
+    fail("int_gemm: row_amax needs the register epilogue (F16 output, no split-K, 16-byte aligned "
+         "rows); check int_gemm_writes_row_amax first");
+  kp.row_amax = p.row_amax;
+  kp.ld_amax = p.ld_amax ? p.ld_amax : ceil_div(p.n, 64);
   if (kp.tma_out) {
     kp.tout = make_map(p.out, p.n, p.m, ldo * 2, 64, pl.bt, true, true);
     if (p.residual) kp.tres = make_map(p.residual, p.n, p.m, ldr * 2, 64, pl.bt, true, true);

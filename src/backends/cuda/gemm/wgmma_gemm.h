@@ -15,6 +15,8 @@ std::string can_implement(const IntGemmParams& p);
 // Assume can_implement(p) is "".
 IntGemmPlan plan(const IntGemmParams& p, bool allow_split);
 size_t workspace_bytes(const IntGemmParams& p);
+// Whether run(p) takes the register epilogue that can write p.row_amax.
+bool writes_row_amax(const IntGemmParams& p);
 void run(const IntGemmParams& p);
 
 }  // namespace lowbit::cuda::sm90

@@ -81,7 +81,7 @@ struct Config {
   static constexpr int kStgPerWg =
       ((kF16Stage > kChunkStage ? kF16Stage : kChunkStage) + 1023) / 1024 * 1024;
   static constexpr int kStgBytes = 2 * kStgPerWg;
-  static constexpr int kEpiBytes = 2 * (3 * 64 + 2 * 256) * 4;  // EpiParams of the kernel
+  static constexpr int kEpiBytes = 2 * (3 * 64 + 3 * 256) * 4;  // EpiParams of the kernel
   static constexpr int kFixed =
       1024 /* alignment */ + kWidenBytes + kStgBytes + kEpiBytes + 256 /* barriers */;
   static constexpr int kStagesFit = (kSmemLimit - kFixed) / kStageBytes;
@@ -96,6 +96,8 @@ struct KernelParams : EpilogueArgs {
   CUtensorMap tout;  // F16 output [M, N] (row stride ldo), box [BT, 64]: used when tma_out
   CUtensorMap tres;  // F16 residual [M, N] (row stride ldr), same box: when tma_out && residual
   bool tma_out;      // F16 output, no split-K, 16-byte aligned rows: the register epilogue
+  uint32_t* row_amax;  // with tma_out: [M, ld_amax] per-64-column maxima of |y| (or null)
+  int64_t ld_amax;
   int m, n;
   int k_blocks;          // K / 128
   int w_tiles, x_tiles;  // ceil(N / unit rows), ceil(M / BT)

@@ -67,6 +67,7 @@ __device__ __forceinline__ float weight_scaled(float sw, uint32_t acc) {
 struct EpiParams {  // sizeof: Config::kEpiBytes / 2
   float sw[64], zcorr[64], bias[64];
   float sx[256], zx[256];
+  uint32_t amax[256];  // row_amax: each token's max |y| over the 64 weights, as float bits
 };
 
 // Epilogue pass 2 for one staged chunk: tokens m0 .. m0 + 31 (chunk c of the tile), weights
@@ -433,6 +434,7 @@ __global__ void __launch_bounds__(kThreads, 1)
         const int m = min(m0 + i, p.m - 1);
         ep.sx[i] = p.sx ? __ldg(p.sx + m) : 1.0f;
         ep.zx[i] = p.zx ? __ldg(p.zx + m) : 0.0f;
+        ep.amax[i] = 0;
       }
     }
     if (p.tma_out) {
@@ -492,6 +494,25 @@ __global__ void __launch_bounds__(kThreads, 1)
             }
           }
           stsm_x4_trans(addr, packed[0], packed[1], packed[2], packed[3]);
+          if (p.row_amax) {
+            // Each token's max |y| (as stored) over this warp's 16 weights: this thread's two
+            // (h), then across the 8 lanes of the same t; lanes 0..3 fold it into ep.amax.
+#pragma unroll
+            for (int q = 0; q < 2; ++q)
+#pragma unroll
+              for (int e = 0; e < 2; ++e) {
+                uint32_t a = 0;
+#pragma unroll
+                for (int h = 0; h < 2; ++h) {
+                  const __half2 hv = *reinterpret_cast<const __half2*>(&packed[2 * q + h]);
+                  const float f = e ? __high2float(hv) : __low2float(hv);
+                  a = max(a, __float_as_uint(fabsf(f)));
+                }
+#pragma unroll
+                for (int o = 4; o < 32; o <<= 1) a = max(a, __shfl_xor_sync(0xffffffffu, a, o));
+                if (g == 0) atomicMax(&ep.amax[8 * (j + q) + 2 * t + e], a);
+              }
+          }
         }
       };
       if (p.zx || p.gelu || p.residual)
@@ -504,6 +525,9 @@ __global__ void __launch_bounds__(kThreads, 1)
         tma_store_2d(&p.tout, sF16, n0, m0);
         bulk_commit();
       }
+      if (p.row_amax)
+        for (int i = tid; i < BT && m0 + i < p.m; i += 128)
+          p.row_amax[int64_t(m0 + i) * p.ld_amax + n0 / 64] = ep.amax[i];
       continue;
     }
 #pragma unroll

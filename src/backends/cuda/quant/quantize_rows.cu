@@ -39,6 +39,8 @@ struct KParams {
   const float* bias;
   bool gelu;
   float* out_f32;
+  const uint32_t* row_amax;
+  int64_t amax_blocks, ld_amax;
 };
 
 // Element (r, c) after the optional pre-op (x + bias, then GELU).
@@ -254,6 +256,50 @@ __global__ void __launch_bounds__(WARP ? kWarpRowThreads : 1024)
   }
 }
 
+// With the producer's row maxima (KParams::row_amax): one warp per row reduces the row's block
+// maxima, then streams the row once, 16-byte loads, several in flight (no second read, no row
+// held in registers). The scale is warp_row_scale8's from the same max |x|, so the codes are the
+// reduction kernels'. Symmetric schemes only (the maxima carry no signed range).
+__global__ void __launch_bounds__(kWarpRowThreads)
+    quantize_rows_amax_kernel(const __grid_constant__ KParams p) {
+  using namespace quant;
+  const int lane = int(threadIdx.x % 32);
+  const int64_t r = int64_t(blockIdx.x) * (kWarpRowThreads / 32) + threadIdx.x / 32;
+  if (r >= p.rows) return;
+  uint32_t amax = 0;
+  for (int64_t b = lane; b < p.amax_blocks; b += 32)
+    amax = max(amax, __ldg(p.row_amax + r * p.ld_amax + b));
+  float scale, zp;
+  const int st = warp_row_scale8(p.q, amax, 0.0f, 0.0f, p.status, r, p.scales, p.zeros, &scale,
+                                 &zp, lane == 0);
+  const uint4* x = reinterpret_cast<const uint4*>(static_cast<const __half*>(p.x) + r * p.ldx);
+  const int64_t words = p.cols / 8;
+  if (st == 1) {  // a non-finite value: report its first column, as the reduction kernels do
+    for (int64_t w = lane; w < words; w += 32) {
+      float v[8];
+      unpack8(x[w], v);
+      if (report_nonfinite8(v, p.status, r, 8 * w)) break;
+    }
+  }
+  if (st != 0) return;
+  uint8_t* row = p.codes + r * p.row_bytes;
+  const float inv = __frcp_rn(scale);
+  constexpr int kInFlight = 4;
+  for (int64_t w0 = lane; w0 < words; w0 += 32 * kInFlight) {
+    uint4 raw[kInFlight];
+#pragma unroll
+    for (int i = 0; i < kInFlight; ++i)
+      if (w0 + 32 * i < words) raw[i] = x[w0 + 32 * i];
+#pragma unroll
+    for (int i = 0; i < kInFlight; ++i) {
+      if (w0 + 32 * i >= words) continue;
+      float v[8];
+      unpack8(raw[i], v);
+      store8(p.q, row, 8 * (w0 + 32 * i), v, scale, zp, inv);
+    }
+  }
+}
+
 // Scheme facts computed here rather than through QuantScheme's out-of-line members, which live
 // in the CPU library (lowbit_cuda does not link it).
 bool nibbles_of(const QuantScheme& s) { return s.kind == QuantKind::Int && s.bits <= 4; }
@@ -307,6 +353,19 @@ std::string can_quantize_rows(const QuantizeRowsParams& p) {
     e << "quantize_rows_cuda: x, codes, scales, status (and zeros when asymmetric) must be set";
     return e.str();
   }
+  if (p.row_amax) {
+    const int64_t ld = p.ld_amax ? p.ld_amax : p.amax_blocks;
+    if (!s.symmetric || g_len != p.cols || p.in_type != RowInput::F16 || p.bias || p.gelu ||
+        p.out_f32 || p.cols % 8 != 0 || (p.ldx ? p.ldx : p.cols) % 8 != 0 ||
+        reinterpret_cast<uintptr_t>(p.x) % 16 != 0 || reinterpret_cast<uintptr_t>(p.codes) % 8 != 0 ||
+        p.amax_blocks < 1 || ld < p.amax_blocks) {
+      e << "quantize_rows_cuda: row_amax takes a symmetric scheme with one group per row, F16 "
+           "input with rows of a multiple of 8 (16-byte aligned), no bias / GELU / out_f32, and "
+           "amax_blocks >= 1 <= ld_amax (scheme "
+        << name_of(s) << ", cols " << p.cols << ", amax_blocks " << p.amax_blocks << ")";
+      return e.str();
+    }
+  }
   return "";
 }
 
@@ -333,6 +392,14 @@ void quantize_rows_cuda(const QuantizeRowsParams& p) {
   k.bias = p.bias;
   k.gelu = p.gelu;
   k.out_f32 = p.out_f32;
+  k.row_amax = p.row_amax;
+  k.amax_blocks = p.amax_blocks;
+  k.ld_amax = p.ld_amax ? p.ld_amax : p.amax_blocks;
+  if (p.row_amax) {
+    quantize_rows_amax_kernel<<<unsigned((p.rows + 7) / 8), kWarpRowThreads, 0, p.stream>>>(k);
+    LOWBIT_CUDA_LAUNCHED("quantize_rows_amax_kernel");
+    return;
+  }
   auto aligned = [](const void* q, uintptr_t a) { return reinterpret_cast<uintptr_t>(q) % a == 0; };
   const uintptr_t pair_bytes = p.in_type == RowInput::F32 ? 8 : 4;
   // The warp-per-row kernel for many rows (bandwidth); a CTA per row for few (latency).

@@ -36,6 +36,13 @@ struct QuantizeRowsParams {
   const float* bias = nullptr;
   bool gelu = false;
   float* out_f32 = nullptr;
+  // The producer's row ranges (a GEMM's row_amax, mma_int_gemm.h): per row, the max |x| of each
+  // block of columns as float bits, [rows, ld_amax] with amax_blocks blocks. The quantizer takes
+  // each row's max from them and streams the row once (the same codes and scales as its own
+  // reduction). Symmetric schemes (int, FP8), F16 input, one group per row, no pre-op, cols a
+  // multiple of 8.
+  const uint32_t* row_amax = nullptr;
+  int64_t amax_blocks = 0, ld_amax = 0;  // ld_amax 0: amax_blocks
   cudaStream_t stream = nullptr;
 };
 
