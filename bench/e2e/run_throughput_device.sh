@@ -42,7 +42,7 @@ for stage in "$@"; do
         echo "$t rc=$? $(grep -E '^\[  (PASSED|FAILED)' "$OUT/logs/$t.log" | tr '\n' ' ')"
         grep -E '^\[  FAILED|Failure' -A4 "$OUT/logs/$t.log" | head -20
       done
-      for t in test_cuda_wgmma test_ops; do
+      for t in ${LOWBIT_SYNC_TESTS:-test_cuda_wgmma test_ops}; do
         LOWBIT_CUDA_SYNC=1 timeout 200 "$B/$t" --gtest_filter=-*MiniLm*:*RealMpnet* \
           >"$OUT/logs/$t-sync.log" 2>&1
         echo "$t LOWBIT_CUDA_SYNC=1 rc=$? $(grep -E '^\[  (PASSED|FAILED)' "$OUT/logs/$t-sync.log" | tr '\n' ' ')"
@@ -103,11 +103,18 @@ PY
       done
       grep -H "" "$OUT"/logs/profile-*.txt | grep -E "median|q1|q2|q3|q4|attention|LayerNorm|quant" | sed 's|.*/profile-||' | head -90
       ;;
+    gemmlite)
+      # W8A8 vs W4A8 vs FP8 at M = 8192 / 32768 on the 8 BERT shapes, the shipped schedule.
+      timeout 120 "$B/bench_mma_gemm" --kernel w8a8,w4a8,fp8 --engine wgmma --m 8192,32768 \
+        --iters 20 --warmup 5 --csv "$OUT/logs/gemm-auto.csv" >"$OUT/logs/gemm-auto.txt" 2>&1
+      echo "gemmlite rc=$?"; grep -E "^(w8a8|w4a8|fp8) " "$OUT/logs/gemm-auto.txt" | awk '{print $1,$2,$3,$4,$6,$14,$15}'
+      ;;
     final)
       # Before (build/old-cli: the commit before this work) / after, and HF FP16 SDPA, one run.
       rm -rf build/old-cli && tar xzf build/old-cli.tgz -C build
-      python3 bench/e2e/unify_bench.py --old "$PWD/build/old-cli/lowbit" --new "$B/lowbit" \
-        --out "$OUT/unify" --hf --title "Issue 14: before / after, next to Hugging Face FP16 SDPA" \
+      timeout ${LOWBIT_FINAL_TIMEOUT:-600} python3 bench/e2e/unify_bench.py \
+        --old "$PWD/build/old-cli/lowbit" --new "$B/lowbit" --out "$OUT/unify" --hf \
+        --title "Issue 14: before / after, next to Hugging Face FP16 SDPA" \
         ${LOWBIT_UNIFY_ARGS:-} 2>"$OUT/logs/unify.log"
       echo "final rc=$?"; tail -12 "$OUT/logs/unify.log"
       ;;

@@ -51,6 +51,33 @@ def value_of(res):  # ms per call, or ms per whole varlen pass
     return res["median_ms"] if "median_ms" in res else res["pass_s_median"] * 1e3
 
 
+def write(a, rows, hf, gpu):
+    """<out>/unify.json and unify.md from the rows so far (called after every shape group, so a
+    run cut short keeps what it measured)."""
+    for r in rows:
+        r["hf_sdpa_ms"] = hf.get((r["model"], r["shape"]))
+    json.dump(rows, open(os.path.join(a.out, "unify.json"), "w"), indent=1)
+    lines = [f"# {a.title} ({gpu}, {time.strftime('%Y-%m-%d')})", "",
+             "Median wall time per call (host to host, CUDA graphs, qbest off), two runs of each "
+             "binary interleaved old/new/old/new; ratio = best old / best new (> 1: faster now). "
+             "Variable length: ms per pass over all sequences." +
+             (" HF: Hugging Face BertModel FP16, SDPA attention, same checkpoint, same run; "
+              "HF / after > 1: lowbit faster." if a.hf else ""), "",
+             "| model | mode | shape | before (ms, 2 runs) | after (ms, 2 runs) | after vs before | "
+             "GPU weights MiB before / after |" + (" HF SDPA ms | HF / after |" if a.hf else ""),
+             "|---|---|---|---|---|---|---|" + ("---|---|" if a.hf else "")]
+    for r in rows:
+        h = r["hf_sdpa_ms"]
+        lines.append(f"| {r['model']} | {r['mode']} | {r['shape']} | "
+                     f"{r['old_ms'][0]:.3f}, {r['old_ms'][1]:.3f} | {r['new_ms'][0]:.3f}, "
+                     f"{r['new_ms'][1]:.3f} | {r['ratio']:.3f}× | "
+                     f"{r['weights_MiB_old']:.0f} / {r['weights_MiB_new']:.0f} |" +
+                     ((f" {h:.3f} | {h / min(r['new_ms']):.2f}× |" if h else " – | – |")
+                      if a.hf else ""))
+    open(os.path.join(a.out, "unify.md"), "w").write("\n".join(lines) + "\n")
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--new", required=True)
@@ -67,6 +94,8 @@ def main():
                     help="only each model's first shape group (a quick re-check)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
+    gpu = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
+                         capture_output=True, text=True).stdout.strip()
     rows = []
     hf = {}  # (model, "BxS") -> ms
     for size in a.models.split(","):
@@ -102,30 +131,8 @@ def main():
                                  "weights_MiB_old": runs["old"][0]["results"][i]["weights_bytes"] / 2**20,
                                  "weights_MiB_new": res["weights_bytes"] / 2**20})
                     log(f"  {rows[-1]['shape']}: old {o} new {n} -> {rows[-1]['ratio']:.3f}x")
-    gpu = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
-                         capture_output=True, text=True).stdout.strip()
-    for r in rows:
-        r["hf_sdpa_ms"] = hf.get((r["model"], r["shape"]))
-    json.dump(rows, open(os.path.join(a.out, "unify.json"), "w"), indent=1)
-    lines = [f"# {a.title} ({gpu}, {time.strftime('%Y-%m-%d')})", "",
-             "Median wall time per call (host to host, CUDA graphs, qbest off), two runs of each "
-             "binary interleaved old/new/old/new; ratio = best old / best new (> 1: faster now). "
-             "Variable length: ms per pass over all sequences." +
-             (" HF: Hugging Face BertModel FP16, SDPA attention, same checkpoint, same run; "
-              "HF / after > 1: lowbit faster." if a.hf else ""), "",
-             "| model | mode | shape | before (ms, 2 runs) | after (ms, 2 runs) | after vs before | "
-             "GPU weights MiB before / after |" + (" HF SDPA ms | HF / after |" if a.hf else ""),
-             "|---|---|---|---|---|---|---|" + ("---|---|" if a.hf else "")]
-    for r in rows:
-        h = r["hf_sdpa_ms"]
-        lines.append(f"| {r['model']} | {r['mode']} | {r['shape']} | "
-                     f"{r['old_ms'][0]:.3f}, {r['old_ms'][1]:.3f} | {r['new_ms'][0]:.3f}, "
-                     f"{r['new_ms'][1]:.3f} | {r['ratio']:.3f}× | "
-                     f"{r['weights_MiB_old']:.0f} / {r['weights_MiB_new']:.0f} |" +
-                     ((f" {h:.3f} | {h / min(r['new_ms']):.2f}× |" if h else " – | – |")
-                      if a.hf else ""))
-    open(os.path.join(a.out, "unify.md"), "w").write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+                write(a, rows, hf, gpu)
+    print("\n".join(write(a, rows, hf, gpu)))
 
 
 if __name__ == "__main__":

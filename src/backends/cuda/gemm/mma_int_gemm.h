@@ -124,7 +124,7 @@ struct IntGemmPlan {
 IntGemmPlan int_gemm_plan(const IntGemmParams& p);
 
 // Whether int_gemm(p) can write p.row_amax: the Wgmma engine's register epilogue (F16 output, no
-// split-K, 16-byte aligned rows).
+// split-K, 16-byte aligned rows) and N a multiple of 64.
 bool int_gemm_writes_row_amax(const IntGemmParams& p);
 
 }  // namespace lowbit::cuda

@@ -224,23 +224,33 @@ CUtensorMap make_map(const void* ptr, int64_t cols, int64_t rows, int64_t ld, in
   return map;
 }
 
-template <Fam F, bool XU>
-void dispatch_bt(const Plan& pl, const gemm::sm90::KernelParams& kp, cudaStream_t s) {
+template <Fam F, bool XU, bool SK>
+void dispatch_bt_sk(const Plan& pl, const gemm::sm90::KernelParams& kp, cudaStream_t s) {
   if constexpr (F != Fam::W4A4) {
     if (pl.pp) {
       if (pl.bt == 128)
-        gemm::sm90::launch<F, XU, 128, true>(kp, pl.grid, s);
+        gemm::sm90::launch<F, XU, 128, true, SK>(kp, pl.grid, s);
       else
-        gemm::sm90::launch<F, XU, 256, true>(kp, pl.grid, s);
+        gemm::sm90::launch<F, XU, 256, true, SK>(kp, pl.grid, s);
       return;
     }
   }
   if (pl.bt == 64)
-    gemm::sm90::launch<F, XU, 64, false>(kp, pl.grid, s);
+    gemm::sm90::launch<F, XU, 64, false, SK>(kp, pl.grid, s);
   else if (pl.bt == 128 || F == Fam::W4A4)
-    gemm::sm90::launch<F, XU, 128, false>(kp, pl.grid, s);
+    gemm::sm90::launch<F, XU, 128, false, SK>(kp, pl.grid, s);
   else if constexpr (F != Fam::W4A4)
-    gemm::sm90::launch<F, XU, 256, false>(kp, pl.grid, s);
+    gemm::sm90::launch<F, XU, 256, false, SK>(kp, pl.grid, s);
+}
+
+// The float families have kernels without split-K (wgmma_gemm_kernel.cuh, SK), taken when the
+// plan does not split.
+template <Fam F, bool XU>
+void dispatch_bt(const Plan& pl, const gemm::sm90::KernelParams& kp, cudaStream_t s) {
+  if constexpr (F == Fam::FP8 || F == Fam::F16) {
+    if (pl.splits == 1) return dispatch_bt_sk<F, XU, false>(pl, kp, s);
+  }
+  dispatch_bt_sk<F, XU, true>(pl, kp, s);
 }
 
 }  // namespace
@@ -325,7 +335,9 @@ bool writes_row_amax(const IntGemmParams& p) {
   const Plan pl = make_plan(p, p.workspace != nullptr);
   const int64_t ldo = p.ldo ? p.ldo : p.n, ldr = p.ldr ? p.ldr : p.n;
   auto al16 = [](const void* q) { return reinterpret_cast<uintptr_t>(q) % 16 == 0; };
-  return p.out_type == GemmOut::F16 && pl.splits == 1 && ldo % 8 == 0 && al16(p.out) &&
+  // N a multiple of 64: a tile past N holds values of no output, which would join the maxima.
+  return p.out_type == GemmOut::F16 && pl.splits == 1 && p.n % 64 == 0 && ldo % 8 == 0 &&
+         al16(p.out) &&
          (!p.residual || (ldr % 8 == 0 && al16(p.residual)));
 }
 
@@ -365,9 +377,9 @@ void run(const IntGemmParams& p) {
   auto al16 = [](const void* q) { return reinterpret_cast<uintptr_t>(q) % 16 == 0; };
   kp.tma_out = p.out_type == GemmOut::F16 && pl.splits == 1 && ldo % 8 == 0 && al16(p.out) &&
                (!p.residual || (ldr % 8 == 0 && al16(p.residual)));
-  if (p.row_amax && !kp.tma_out)
+  if (p.row_amax && (!kp.tma_out || p.n % 64 != 0))
     fail("int_gemm: row_amax needs the register epilogue (F16 output, no split-K, 16-byte aligned "
-         "rows); check int_gemm_writes_row_amax first");
+         "rows) and N a multiple of 64 (N=", p.n, "); check int_gemm_writes_row_amax first");
   kp.row_amax = p.row_amax;
   kp.ld_amax = p.ld_amax ? p.ld_amax : ceil_div(p.n, 64);
   if (kp.tma_out) {

@@ -81,7 +81,7 @@ struct Config {
   static constexpr int kStgPerWg =
       ((kF16Stage > kChunkStage ? kF16Stage : kChunkStage) + 1023) / 1024 * 1024;
   static constexpr int kStgBytes = 2 * kStgPerWg;
-  static constexpr int kEpiBytes = 2 * (3 * 64 + 3 * 256) * 4;  // EpiParams of the kernel
+  static constexpr int kEpiBytes = 2 * (3 * 64 + 2 * 256) * 4;  // EpiParams of the kernel
   static constexpr int kFixed =
       1024 /* alignment */ + kWidenBytes + kStgBytes + kEpiBytes + 256 /* barriers */;
   static constexpr int kStagesFit = (kSmemLimit - kFixed) / kStageBytes;
@@ -106,9 +106,9 @@ struct KernelParams : EpilogueArgs {
   void* partials;  // split-K: [splits, half tiles, BT / 2, 128 threads] accumulators
 };
 
-// One instantiation per (family, unsigned activations, token tile, schedule);
-// wgmma_gemm_{fam}.cu.
-template <Fam F, bool XU, int BT, bool PP>
+// One instantiation per (family, unsigned activations, token tile, schedule, split-K compiled
+// in); wgmma_gemm_{fam}.cu.
+template <Fam F, bool XU, int BT, bool PP, bool SK>
 void launch(const KernelParams& kp, int grid, cudaStream_t stream);
 
 }  // namespace lowbit::cuda::gemm::sm90

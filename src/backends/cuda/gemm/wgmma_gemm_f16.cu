@@ -3,5 +3,5 @@
 #include "backends/cuda/gemm/wgmma_gemm_kernel.cuh"
 
 namespace lowbit::cuda::gemm::sm90 {
-LOWBIT_WGMMA_GEMM_INSTANTIATE(Fam::F16, false)
+LOWBIT_WGMMA_GEMM_INSTANTIATE_FLOAT(Fam::F16)
 }  // namespace lowbit::cuda::gemm::sm90

@@ -2,5 +2,5 @@
 #include "backends/cuda/gemm/wgmma_gemm_kernel.cuh"
 
 namespace lowbit::cuda::gemm::sm90 {
-LOWBIT_WGMMA_GEMM_INSTANTIATE(Fam::FP8, false)
+LOWBIT_WGMMA_GEMM_INSTANTIATE_FLOAT(Fam::FP8)
 }  // namespace lowbit::cuda::gemm::sm90

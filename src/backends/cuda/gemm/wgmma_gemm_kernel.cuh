@@ -67,7 +67,6 @@ __device__ __forceinline__ float weight_scaled(float sw, uint32_t acc) {
 struct EpiParams {  // sizeof: Config::kEpiBytes / 2
   float sw[64], zcorr[64], bias[64];
   float sx[256], zx[256];
-  uint32_t amax[256];  // row_amax: each token's max |y| over the 64 weights, as float bits
 };
 
 // Epilogue pass 2 for one staged chunk: tokens m0 .. m0 + 31 (chunk c of the tile), weights
@@ -167,7 +166,7 @@ __device__ __forceinline__ void mma_step(Acc (&acc)[BT / 2], const uint32_t (&a)
 
 #endif  // __CUDA_ARCH_FEAT_SM90_ALL
 
-template <Fam F, bool XU, int BT, bool PP>
+template <Fam F, bool XU, int BT, bool PP, bool SK>
 __global__ void __launch_bounds__(kThreads, 1)
     wgmma_gemm_kernel(const __grid_constant__ KernelParams p) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
@@ -325,7 +324,14 @@ __global__ void __launch_bounds__(kThreads, 1)
         mma_step<F, XU, BT>(acc, a[s], da, db, (kb > kb0 || s > 0) ? 1 : 0);
       }
       wgmma_commit();
-      wgmma_wait<1>();
+      // Register A (W4): retire this stage's wgmma before the next stage's fragments are
+      // written. With one stage in flight (wait 1), ptxas saw registers of a wgmma defined inside
+      // its pipeline stage and serialised every wgmma of the kernel (C7513); the other consumer
+      // warpgroup keeps the tensor cores busy meanwhile. Shared-memory A: one stage in flight.
+      if constexpr (TR::kWRegs)
+        wgmma_wait<0>();
+      else
+        wgmma_wait<1>();
       if constexpr (TR::kWRegs) {
 #pragma unroll
         for (int s = 0; s < 4; ++s)
@@ -364,7 +370,9 @@ __global__ void __launch_bounds__(kThreads, 1)
     // registers ([split][tile][warpgroup][i][thread]: coalesced, no staging); the last to arrive
     // for its half tile reloads all splits in split order (integers: exact; FP8: float sums from
     // +0 in a fixed order) and runs the epilogue. ----
-    if (p.splits > 1) {
+    // SK: split-K compiled in. The float families (FP8, F16) have a variant without it: their
+    // reload of the accumulators made ptxas serialise every wgmma of the kernel (C7514).
+    if (SK && p.splits > 1) {
       uint32_t* part = static_cast<uint32_t*>(p.partials);
       const int64_t slab = int64_t(NACC) * 128;  // words per half tile and split
       const int64_t mine = (int64_t(split) * halves + half) * slab + tid;
@@ -434,7 +442,6 @@ __global__ void __launch_bounds__(kThreads, 1)
         const int m = min(m0 + i, p.m - 1);
         ep.sx[i] = p.sx ? __ldg(p.sx + m) : 1.0f;
         ep.zx[i] = p.zx ? __ldg(p.zx + m) : 0.0f;
-        ep.amax[i] = 0;
       }
     }
     if (p.tma_out) {
@@ -494,25 +501,6 @@ __global__ void __launch_bounds__(kThreads, 1)
             }
           }
           stsm_x4_trans(addr, packed[0], packed[1], packed[2], packed[3]);
-          if (p.row_amax) {
-            // Each token's max |y| (as stored) over this warp's 16 weights: this thread's two
-            // (h), then across the 8 lanes of the same t; lanes 0..3 fold it into ep.amax.
-#pragma unroll
-            for (int q = 0; q < 2; ++q)
-#pragma unroll
-              for (int e = 0; e < 2; ++e) {
-                uint32_t a = 0;
-#pragma unroll
-                for (int h = 0; h < 2; ++h) {
-                  const __half2 hv = *reinterpret_cast<const __half2*>(&packed[2 * q + h]);
-                  const float f = e ? __high2float(hv) : __low2float(hv);
-                  a = max(a, __float_as_uint(fabsf(f)));
-                }
-#pragma unroll
-                for (int o = 4; o < 32; o <<= 1) a = max(a, __shfl_xor_sync(0xffffffffu, a, o));
-                if (g == 0) atomicMax(&ep.amax[8 * (j + q) + 2 * t + e], a);
-              }
-          }
         }
       };
       if (p.zx || p.gelu || p.residual)
@@ -525,9 +513,26 @@ __global__ void __launch_bounds__(kThreads, 1)
         tma_store_2d(&p.tout, sF16, n0, m0);
         bulk_commit();
       }
-      if (p.row_amax)
-        for (int i = tid; i < BT && m0 + i < p.m; i += 128)
-          p.row_amax[int64_t(m0 + i) * p.ld_amax + n0 / 64] = ep.amax[i];
+      if (p.row_amax) {
+        // Each token's max |y| as stored, read back from the staged tile (beside the TMA store,
+        // which only reads it too): the 64 halves of a token's row, in any order, as integers
+        // (|h| = h & 0x7fff orders like the magnitude, Inf and NaN above every finite value),
+        // then widened to float bits.
+        for (int i = tid; i < BT && m0 + i < p.m; i += 128) {
+          uint32_t mx = 0;
+#pragma unroll
+          for (int c = 0; c < 8; ++c) {
+            const uint4 w = lds128(sF16 + i * 128 + c * 16);
+            mx = __vmaxu2(mx, w.x & 0x7fff7fffu);
+            mx = __vmaxu2(mx, w.y & 0x7fff7fffu);
+            mx = __vmaxu2(mx, w.z & 0x7fff7fffu);
+            mx = __vmaxu2(mx, w.w & 0x7fff7fffu);
+          }
+          const uint16_t hb = uint16_t(max(mx & 0xffffu, mx >> 16));
+          const float f = __half2float(__ushort_as_half(hb));
+          p.row_amax[int64_t(m0 + i) * p.ld_amax + n0 / 64] = __float_as_uint(f);
+        }
+      }
       continue;
     }
 #pragma unroll
@@ -558,23 +563,30 @@ __global__ void __launch_bounds__(kThreads, 1)
 #endif
 }
 
-template <Fam F, bool XU, int BT, bool PP>
+template <Fam F, bool XU, int BT, bool PP, bool SK>
 void launch(const KernelParams& kp, int grid, cudaStream_t stream) {
   using C = Config<F, BT, PP>;
-  const auto kernel = &wgmma_gemm_kernel<F, XU, BT, PP>;
-  raise_smem_limit<&wgmma_gemm_kernel<F, XU, BT, PP>>(C::kSmem);
+  const auto kernel = &wgmma_gemm_kernel<F, XU, BT, PP, SK>;
+  raise_smem_limit<&wgmma_gemm_kernel<F, XU, BT, PP, SK>>(C::kSmem);
   kernel<<<grid, kThreads, C::kSmem, stream>>>(kp);
   LOWBIT_CUDA_LAUNCHED("wgmma_gemm_kernel");
 }
 
-#define LOWBIT_WGMMA_GEMM_INSTANTIATE_64_128(FAM, XU)                               \
-  template void launch<FAM, XU, 64, false>(const KernelParams&, int, cudaStream_t); \
-  template void launch<FAM, XU, 128, false>(const KernelParams&, int, cudaStream_t);
-// Every tile cooperative, and ping-pong at 128 and 256 tokens (the throughput shapes).
-#define LOWBIT_WGMMA_GEMM_INSTANTIATE(FAM, XU)                                      \
-  LOWBIT_WGMMA_GEMM_INSTANTIATE_64_128(FAM, XU)                                     \
-  template void launch<FAM, XU, 256, false>(const KernelParams&, int, cudaStream_t); \
-  template void launch<FAM, XU, 128, true>(const KernelParams&, int, cudaStream_t);  \
-  template void launch<FAM, XU, 256, true>(const KernelParams&, int, cudaStream_t);
+#define LOWBIT_WGMMA_GEMM_INSTANTIATE_SK(FAM, XU, SK)                                    \
+  template void launch<FAM, XU, 64, false, SK>(const KernelParams&, int, cudaStream_t);  \
+  template void launch<FAM, XU, 128, false, SK>(const KernelParams&, int, cudaStream_t); \
+  template void launch<FAM, XU, 256, false, SK>(const KernelParams&, int, cudaStream_t); \
+  template void launch<FAM, XU, 128, true, SK>(const KernelParams&, int, cudaStream_t);  \
+  template void launch<FAM, XU, 256, true, SK>(const KernelParams&, int, cudaStream_t);
+// Integer families: every tile cooperative, ping-pong at 128 and 256 tokens, split-K compiled in.
+#define LOWBIT_WGMMA_GEMM_INSTANTIATE(FAM, XU) LOWBIT_WGMMA_GEMM_INSTANTIATE_SK(FAM, XU, true)
+// Float families (FP8, F16): the same, with and without split-K (see SK in the kernel).
+#define LOWBIT_WGMMA_GEMM_INSTANTIATE_FLOAT(FAM)    \
+  LOWBIT_WGMMA_GEMM_INSTANTIATE_SK(FAM, false, true) \
+  LOWBIT_WGMMA_GEMM_INSTANTIATE_SK(FAM, false, false)
+// W4A4: cooperative, 64 and 128 tokens.
+#define LOWBIT_WGMMA_GEMM_INSTANTIATE_64_128(FAM, XU)                                     \
+  template void launch<FAM, XU, 64, false, true>(const KernelParams&, int, cudaStream_t); \
+  template void launch<FAM, XU, 128, false, true>(const KernelParams&, int, cudaStream_t);
 
 }  // namespace lowbit::cuda::gemm::sm90
