@@ -282,8 +282,9 @@ Tensor Encoder::forward(const ops::BatchInputs& b, Exec& ex, const Observer* obs
   inter.x = ex.empty({t, config_.intermediate_size}, act);
   // q3's epilogue writes its rows' per-64-column maxima for q4's quantizer (symmetric schemes),
   // which then streams the GELU output once instead of reducing each row first. From 1,024
-  // tokens: below, the quantizer's CTA-per-row kernel is faster than a warp streaming a row (on
-  // the H200, 1x128 took 0.04 ms (BERT-base) and 0.14 ms (BERT-large) longer with the maxima).
+  // tokens only: below, the quantizer reduces with a CTA per row, and in the H200 run that used
+  // the maxima at every batch, 1x128 came out 0.93-0.97x of before (bench/results/
+  // throughput-h200.md).
   Tensor inter_amax;
   auto amax_for_q4 = [&](const EncoderLayer& l) {
     if (ex.on_cpu() || t < 1024 || !l.ffn_out.quantized_in(ex)) return false;
