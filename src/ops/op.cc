@@ -131,6 +131,16 @@ float head_act(Activation a, float x) {
   }
   fail("classifier head: unsupported activation ", activation_name(a));
 }
+
+// Row maxima (GemmInput::row_amax) of the rows of `x`: I32 [rows, ceil(cols / 64)] on ex.device.
+void expect_row_amax(const Tensor& a, const Tensor& x, const Exec& ex, const char* op) {
+  expect_on(a, ex, op, "row_amax");
+  if (a.dtype() != DType::I32 || a.rank() != 2 || a.dim(0) != x.dim(0) ||
+      a.dim(1) != (x.dim(1) + 63) / 64)
+    fail(op, ": row_amax is ", a.describe(), ", expected I32 [", x.dim(0), ", ",
+         (x.dim(1) + 63) / 64, "] for ", x.describe());
+}
+
 }  // namespace
 
 void embed(const BatchInputs& b, const Tensor& word, const Tensor& pos, const Tensor& type,
@@ -201,13 +211,7 @@ void quantize_rows(const Tensor& x, QuantRows& q, const std::string& point, Exec
   expect_on(x, ex, "quantize_rows", "x");
   expect_act(x, ex, "quantize_rows", "x");
   if (ex.on_cpu()) fail("quantize_rows: the CPU quantizes in the layer (quantize_matrix)");
-  if (row_amax.defined()) {
-    expect_on(row_amax, ex, "quantize_rows", "row_amax");
-    if (row_amax.dtype() != DType::I32 || row_amax.rank() != 2 || row_amax.dim(0) != x.dim(0) ||
-        row_amax.dim(1) != (x.dim(1) + 63) / 64)
-      fail("quantize_rows: row_amax is ", row_amax.describe(), ", expected I32 [", x.dim(0), ", ",
-           (x.dim(1) + 63) / 64, "] for x ", x.describe());
-  }
+  if (row_amax.defined()) expect_row_amax(row_amax, x, ex, "quantize_rows");
   LOWBIT_CUDA_OP(quantize_rows(x, q, point, ex, row_amax));
 }
 
@@ -216,14 +220,7 @@ void gemm(const GemmInput& x, const DeviceGemm& w, Tensor& y, const LinearEpilog
   expect_on(y, ex, "gemm", "y");
   expect_act(y, ex, "gemm", "y");
   if (ex.on_cpu()) fail("gemm: the CPU runs Linear's reference path");
-  if (ep.row_amax && ep.row_amax->defined()) {
-    const Tensor& a = *ep.row_amax;
-    expect_on(a, ex, "gemm", "row_amax");
-    if (a.dtype() != DType::I32 || a.rank() != 2 || a.dim(0) != y.dim(0) ||
-        a.dim(1) != (y.dim(1) + 63) / 64)
-      fail("gemm: row_amax is ", a.describe(), ", expected I32 [", y.dim(0), ", ",
-           (y.dim(1) + 63) / 64, "] for y ", y.describe());
-  }
+  if (ep.row_amax && ep.row_amax->defined()) expect_row_amax(*ep.row_amax, y, ex, "gemm");
   LOWBIT_CUDA_OP(gemm(x, w, y, ep, ex));
 }
 

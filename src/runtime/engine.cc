@@ -113,8 +113,7 @@ struct Engine::Impl {
   // f(batch, out) for each, then copies out's `width` floats per sequence to rows[index of that
   // encoding] (results in input order), reporting progress.
   void for_each_batch(const std::vector<Encoding>& encs, const EmbedOptions& opts, int64_t width,
-                      float* rows,
-                      const std::function<void(const RaggedBatch&, float*)>& f) const;
+                      float* rows, const std::function<void(const RaggedBatch&, float*)>& f) const;
   int64_t max_length(const EmbedOptions& opts) const;
 };
 
@@ -182,9 +181,8 @@ void Engine::Impl::for_each_batch(const std::vector<Encoding>& encs, const Embed
   std::vector<size_t> order(encs.size());
   std::iota(order.begin(), order.end(), size_t(0));
   if (opts.sort_by_length)
-    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-      return encs[a].ids.size() > encs[b].ids.size();
-    });
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t b) { return encs[a].ids.size() > encs[b].ids.size(); });
   std::vector<float> out;
   size_t next = 0;
   while (next < order.size()) {
@@ -233,9 +231,8 @@ Classifications Engine::Impl::classify(std::vector<Encoding> encs, const EmbedOp
   const int64_t n = head->labels();
   out.logits.resize(size_t(out.rows * n));
   out.truncated = truncations(encs);
-  for_each_batch(encs, opts, n, out.logits.data(), [&](const RaggedBatch& batch, float* rows) {
-    session->classify(batch, rows);
-  });
+  for_each_batch(encs, opts, n, out.logits.data(),
+                 [&](const RaggedBatch& batch, float* rows) { session->classify(batch, rows); });
   return out;
 }
 

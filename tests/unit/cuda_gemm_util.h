@@ -139,7 +139,7 @@ inline std::string plan_str(const IntGemmParams& p) {
   return std::string(cuda::engine_name(pl.engine)) + " " + std::to_string(pl.bm) + "x" +
          std::to_string(pl.bn) + " split " + std::to_string(pl.split_k) +
          (pl.engine == cuda::GemmEngine::Wgmma ? std::string(" ") + cuda::schedule_name(pl.schedule)
-                                         : std::string());
+                                               : std::string());
 }
 
 // ---------------------------------------------------------------------------------------------

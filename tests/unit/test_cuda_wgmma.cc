@@ -53,11 +53,10 @@ class CudaWgmma : public ::testing::Test {
 
 // Token tiles x split-K (0: automatic) x schedule (ping-pong: 64-weight units, main loops in turn).
 constexpr cuda::GemmSchedule kPP = cuda::GemmSchedule::PingPong;
-const Config kConfigs[] = {{GemmTile::Auto, 0, 0},        {GemmTile::Auto, 1, 64},
-                           {GemmTile::Auto, 1, 128},      {GemmTile::Auto, 1, 256},
-                           {GemmTile::Auto, 3, 64},       {GemmTile::Auto, 2, 256},
-                           {GemmTile::Auto, 1, 128, kPP}, {GemmTile::Auto, 1, 256, kPP},
-                           {GemmTile::Auto, 3, 256, kPP}};
+const Config kConfigs[] = {
+    {GemmTile::Auto, 0, 0},        {GemmTile::Auto, 1, 64},       {GemmTile::Auto, 1, 128},
+    {GemmTile::Auto, 1, 256},      {GemmTile::Auto, 3, 64},       {GemmTile::Auto, 2, 256},
+    {GemmTile::Auto, 1, 128, kPP}, {GemmTile::Auto, 1, 256, kPP}, {GemmTile::Auto, 3, 256, kPP}};
 
 // W4A4 has token tiles of 64 and 128 only, and no ping-pong schedule.
 Config fit(const Problem& pr, Config c) {
@@ -129,34 +128,35 @@ TEST_F(CudaWgmma, EpilogueExactVsCpu) {
         for (const int split : {1, 4})
           for (const GemmOut ot : {GemmOut::F32, GemmOut::F16})
             for (const bool pp : {false, true}) {
-            if (pp && w4a4) continue;
-            IntGemmParams p = pr.params(m);
-            attach(p, s);
-            p.split_k = split;
-            p.schedule = pp ? kPP : cuda::GemmSchedule::Auto;
-            p.out_type = ot;
-            const size_t count = size_t(m * pr.n);
-            p.out = out_.prepare(count * (ot == GemmOut::F32 ? 4 : 2));
-            ws_.attach(p);
-            const std::string what = pr.describe(m) + (asym ? " asym" : " sym") +
-                                     (ot == GemmOut::F32 ? " f32 (" : " f16 (") + plan_str(p) + ")";
-            run_sync(p);
-            size_t bad = 0, first = 0;
-            if (ot == GemmOut::F32) {
-              const auto got = out_.fetch<float>(count);
-              for (size_t i = 0; i < count; ++i)
-                if (bits(got[i]) != bits(ref[i]) && bad++ == 0) first = i;
-            } else {
-              const auto got = out_.fetch<uint16_t>(count);
-              for (size_t i = 0; i < count; ++i)
-                if (got[i] != half_bits(ref[i]) && bad++ == 0) first = i;
+              if (pp && w4a4) continue;
+              IntGemmParams p = pr.params(m);
+              attach(p, s);
+              p.split_k = split;
+              p.schedule = pp ? kPP : cuda::GemmSchedule::Auto;
+              p.out_type = ot;
+              const size_t count = size_t(m * pr.n);
+              p.out = out_.prepare(count * (ot == GemmOut::F32 ? 4 : 2));
+              ws_.attach(p);
+              const std::string what = pr.describe(m) + (asym ? " asym" : " sym") +
+                                       (ot == GemmOut::F32 ? " f32 (" : " f16 (") + plan_str(p) +
+                                       ")";
+              run_sync(p);
+              size_t bad = 0, first = 0;
+              if (ot == GemmOut::F32) {
+                const auto got = out_.fetch<float>(count);
+                for (size_t i = 0; i < count; ++i)
+                  if (bits(got[i]) != bits(ref[i]) && bad++ == 0) first = i;
+              } else {
+                const auto got = out_.fetch<uint16_t>(count);
+                for (size_t i = 0; i < count; ++i)
+                  if (got[i] != half_bits(ref[i]) && bad++ == 0) first = i;
+              }
+              if (bad)
+                ADD_FAILURE() << what << ": " << bad << " outputs differ; first [" << first / pr.n
+                              << ", " << first % pr.n << "], want " << ref[first];
+              const std::string guard = out_.guard_error();
+              EXPECT_TRUE(guard.empty()) << what << ": " << guard;
             }
-            if (bad)
-              ADD_FAILURE() << what << ": " << bad << " outputs differ; first [" << first / pr.n
-                            << ", " << first % pr.n << "], want " << ref[first];
-            const std::string guard = out_.guard_error();
-            EXPECT_TRUE(guard.empty()) << what << ": " << guard;
-          }
       if (HasFailure()) return;
     }
 }
@@ -234,11 +234,14 @@ TEST_F(CudaWgmma, QuantizedLinearWithGeluAndResidual) {
     p.gelu = true;
     p.residual = dres_h.get();
     p.out_type = GemmOut::F16;
-    const bool w4a4 = qx.scheme.layout() == PackedLayout::Int4 ||
-                      qx.scheme.layout() == PackedLayout::UInt4;
-    for (const auto& [split, ldo, pp] :
-         {std::tuple<int, int64_t, bool>{1, n, false}, {1, n + 8, false}, {4, n, false},
-          {1, n, true}, {1, n + 8, true}, {2, n, true}}) {
+    const bool w4a4 =
+        qx.scheme.layout() == PackedLayout::Int4 || qx.scheme.layout() == PackedLayout::UInt4;
+    for (const auto& [split, ldo, pp] : {std::tuple<int, int64_t, bool>{1, n, false},
+                                         {1, n + 8, false},
+                                         {4, n, false},
+                                         {1, n, true},
+                                         {1, n + 8, true},
+                                         {2, n, true}}) {
       if (pp && w4a4) continue;
       p.split_k = split;
       p.ldo = ldo;
@@ -262,8 +265,8 @@ TEST_F(CudaWgmma, QuantizedLinearWithGeluAndResidual) {
       const auto got = out_.fetch<__half>(size_t(m * ldo));
       if (p.row_amax) {
         std::vector<uint32_t> amax(size_t(m * blocks));
-        LOWBIT_CUDA_CHECK(cudaMemcpy(amax.data(), p.row_amax, amax.size() * 4,
-                                     cudaMemcpyDeviceToHost));
+        LOWBIT_CUDA_CHECK(
+            cudaMemcpy(amax.data(), p.row_amax, amax.size() * 4, cudaMemcpyDeviceToHost));
         size_t bad_amax = 0;
         for (int64_t r = 0; r < m; ++r)
           for (int64_t b = 0; b < blocks; ++b) {
@@ -271,9 +274,8 @@ TEST_F(CudaWgmma, QuantizedLinearWithGeluAndResidual) {
             for (int64_t c = 64 * b; c < 64 * b + 64; ++c)
               want = std::max(want, bits(std::fabs(__half2float(got[size_t(r * ldo + c)]))));
             if (amax[size_t(r * blocks + b)] != want && bad_amax++ == 0)
-              ADD_FAILURE() << what << " row_amax (" << plan_str(p) << "): row " << r
-                            << " block " << b << " got " << amax[size_t(r * blocks + b)]
-                            << ", want " << want;
+              ADD_FAILURE() << what << " row_amax (" << plan_str(p) << "): row " << r << " block "
+                            << b << " got " << amax[size_t(r * blocks + b)] << ", want " << want;
           }
         EXPECT_EQ(bad_amax, 0u) << what;
         p.row_amax = nullptr;
@@ -328,8 +330,8 @@ TEST_F(CudaWgmma, Fp8WithinBudget) {
       upload(dsx, sx);
       upload(dsw, sw);
       upload(dbias, bias);
-      for (const auto& [split, pp] : {std::pair<int, bool>{0, false}, {1, false}, {3, false},
-                                      {1, true}, {2, true}}) {
+      for (const auto& [split, pp] :
+           {std::pair<int, bool>{0, false}, {1, false}, {3, false}, {1, true}, {2, true}}) {
         IntGemmParams p;
         p.engine = kW;
         p.schedule = pp ? kPP : cuda::GemmSchedule::Auto;
@@ -402,8 +404,8 @@ TEST_F(CudaWgmma, F16WithinBudget) {
       upload(dbias, bias);
       upload(dres, res);
       for (const bool f16_out : {false, true})
-        for (const auto& [split, pp] : {std::pair<int, bool>{0, false}, {1, false}, {3, false},
-                                        {1, true}, {2, true}}) {
+        for (const auto& [split, pp] :
+             {std::pair<int, bool>{0, false}, {1, false}, {3, false}, {1, true}, {2, true}}) {
           if (f16_out && split != 1) continue;
           IntGemmParams p;
           p.engine = kW;

@@ -126,8 +126,8 @@ int64_t gemm_m_bucket(int64_t m) {
 std::string describe(const GemmChoice& c) {
   std::string s = engine_name(c.engine);
   if (c.engine == GemmEngine::Wgmma)
-    s += " tokens " + (c.tokens_tile ? std::to_string(c.tokens_tile) : std::string("auto")) +
-         " " + schedule_name(c.schedule);
+    s += " tokens " + (c.tokens_tile ? std::to_string(c.tokens_tile) : std::string("auto")) + " " +
+         schedule_name(c.schedule);
   else
     s += std::string(" tile ") + tile_name(c.tile);
   s += " split " + (c.split_k ? std::to_string(c.split_k) : std::string("auto"));
@@ -227,7 +227,8 @@ TuneResult tune_gemm(const std::string& kernel, int64_t m, int64_t n, int64_t k,
     p.b_sm90 = bl == PackedLayout::Int4 && sm90::device_supported();
     if (!p.b_sm90 || sm90::can_implement(p).empty()) {
       const IntGemmPlan pl = int_gemm_plan(p);
-      cands.push_back({pl.engine, GemmTile::Auto, 0, 0, GemmSchedule::Auto, -1});  // us < 0 marks it
+      cands.push_back(
+          {pl.engine, GemmTile::Auto, 0, 0, GemmSchedule::Auto, -1});  // us < 0 marks it
     }
   }
   const bool hopper = sm90::device_supported();

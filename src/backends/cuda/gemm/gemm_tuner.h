@@ -5,9 +5,10 @@
 //
 // Plan file (JSON): {"device": "...", "sm": 90, "entries": [{"kernel": "w8a8", "n": 3072,
 // "k": 768, "m_bucket": 128, "engine": "wgmma", "tile": "auto", "tokens_tile": 128,
-// "split_k": 6, "schedule": "pingpong", "us": 12.3}, ...]} ("schedule" optional: auto). m_bucket is the smallest power of two >= M.
-// int_gemm() loads $LOWBIT_GEMM_PLAN once (when set) and uses an entry when the parameters have
-// engine, tile, tokens_tile and split_k all on automatic and the kernel, N, K and bucket match.
+// "split_k": 6, "schedule": "pingpong", "us": 12.3}, ...]} ("schedule" optional: auto). m_bucket is
+// the smallest power of two >= M. int_gemm() loads $LOWBIT_GEMM_PLAN once (when set) and uses an
+// entry when the parameters have engine, tile, tokens_tile and split_k all on automatic and the
+// kernel, N, K and bucket match.
 #pragma once
 
 #include <cuda_runtime.h>

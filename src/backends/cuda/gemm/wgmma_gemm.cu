@@ -298,8 +298,8 @@ std::string can_implement(const IntGemmParams& p) {
       << p.tokens_tile << ")";
     return e.str();
   }
-  if (p.row_amax && (p.out_type != GemmOut::F16 ||
-                     (p.ld_amax != 0 && p.ld_amax < ceil_div(p.n, 64)))) {
+  if (p.row_amax &&
+      (p.out_type != GemmOut::F16 || (p.ld_amax != 0 && p.ld_amax < ceil_div(p.n, 64)))) {
     e << fam << ": row_amax needs F16 output and ld_amax >= ceil(N / 64) (ld_amax=" << p.ld_amax
       << ")";
     return e.str();
@@ -331,14 +331,24 @@ IntGemmPlan plan(const IntGemmParams& p, bool allow_split) {
 
 size_t workspace_bytes(const IntGemmParams& p) { return make_plan(p, true).workspace_bytes; }
 
-bool writes_row_amax(const IntGemmParams& p) {
-  const Plan pl = make_plan(p, p.workspace != nullptr);
+namespace {
+// The F16 register epilogue with its TMA store (KernelParams::tma_out): no split-K, rows of a
+// multiple of 8 halves, 16-byte aligned output (and residual).
+bool register_epilogue(const IntGemmParams& p, const Plan& pl) {
   const int64_t ldo = p.ldo ? p.ldo : p.n, ldr = p.ldr ? p.ldr : p.n;
   auto al16 = [](const void* q) { return reinterpret_cast<uintptr_t>(q) % 16 == 0; };
-  // N a multiple of 64: a tile past N holds values of no output, which would join the maxima.
-  return p.out_type == GemmOut::F16 && pl.splits == 1 && p.n % 64 == 0 && ldo % 8 == 0 &&
-         al16(p.out) &&
+  return p.out_type == GemmOut::F16 && pl.splits == 1 && ldo % 8 == 0 && al16(p.out) &&
          (!p.residual || (ldr % 8 == 0 && al16(p.residual)));
+}
+// row_amax: that epilogue, and N a multiple of 64 (a tile past N holds values of no output,
+// which would join the maxima).
+bool amax_ok(const IntGemmParams& p, const Plan& pl) {
+  return register_epilogue(p, pl) && p.n % 64 == 0;
+}
+}  // namespace
+
+bool writes_row_amax(const IntGemmParams& p) {
+  return amax_ok(p, make_plan(p, p.workspace != nullptr));
 }
 
 void run(const IntGemmParams& p) {
@@ -374,12 +384,12 @@ void run(const IntGemmParams& p) {
   kp.tw = make_map(p.b, w_row, p.n, p.ldb ? p.ldb : w_row, wbytes, pl.unit_rows, wbytes == 128);
   kp.tx = make_map(p.a, x_row, p.m, p.lda ? p.lda : x_row, xbytes, pl.bt, xbytes == 128);
   const int64_t ldo = p.ldo ? p.ldo : p.n, ldr = p.ldr ? p.ldr : p.n;
-  auto al16 = [](const void* q) { return reinterpret_cast<uintptr_t>(q) % 16 == 0; };
-  kp.tma_out = p.out_type == GemmOut::F16 && pl.splits == 1 && ldo % 8 == 0 && al16(p.out) &&
-               (!p.residual || (ldr % 8 == 0 && al16(p.residual)));
-  if (p.row_amax && (!kp.tma_out || p.n % 64 != 0))
-    fail("int_gemm: row_amax needs the register epilogue (F16 output, no split-K, 16-byte aligned "
-         "rows) and N a multiple of 64 (N=", p.n, "); check int_gemm_writes_row_amax first");
+  kp.tma_out = register_epilogue(p, pl);
+  if (p.row_amax && !amax_ok(p, pl))
+    fail(
+        "int_gemm: row_amax needs the register epilogue (F16 output, no split-K, 16-byte aligned "
+        "rows) and N a multiple of 64 (N=",
+        p.n, "); check int_gemm_writes_row_amax first");
   kp.row_amax = p.row_amax;
   kp.ld_amax = p.ld_amax ? p.ld_amax : ceil_div(p.n, 64);
   if (kp.tma_out) {

@@ -66,7 +66,8 @@ template <Fam F, int BT, bool PP = false>
 struct Config {
   using TR = Traits<F>;
   static_assert(BT == 64 || BT == 128 || BT == 256, "token tiles of 64, 128 or 256");
-  static_assert(!(PP && TR::kWidenX), "W4A4 widens its tokens with both consumers: cooperative only");
+  static_assert(!(PP && TR::kWidenX),
+                "W4A4 widens its tokens with both consumers: cooperative only");
   static constexpr int kUnitRows = PP ? kWRowsPP : kWRows;
   static constexpr int kWStage = kUnitRows * TR::kWBytes;
   static constexpr int kXStage = BT * TR::kXBytes;

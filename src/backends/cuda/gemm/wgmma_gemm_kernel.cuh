@@ -581,7 +581,7 @@ void launch(const KernelParams& kp, int grid, cudaStream_t stream) {
 // Integer families: every tile cooperative, ping-pong at 128 and 256 tokens, split-K compiled in.
 #define LOWBIT_WGMMA_GEMM_INSTANTIATE(FAM, XU) LOWBIT_WGMMA_GEMM_INSTANTIATE_SK(FAM, XU, true)
 // Float families (FP8, F16): the same, with and without split-K (see SK in the kernel).
-#define LOWBIT_WGMMA_GEMM_INSTANTIATE_FLOAT(FAM)    \
+#define LOWBIT_WGMMA_GEMM_INSTANTIATE_FLOAT(FAM)     \
   LOWBIT_WGMMA_GEMM_INSTANTIATE_SK(FAM, false, true) \
   LOWBIT_WGMMA_GEMM_INSTANTIATE_SK(FAM, false, false)
 // W4A4: cooperative, 64 and 128 tokens.

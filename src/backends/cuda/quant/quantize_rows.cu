@@ -270,8 +270,8 @@ __global__ void __launch_bounds__(kWarpRowThreads)
   for (int64_t b = lane; b < p.amax_blocks; b += 32)
     amax = max(amax, __ldg(p.row_amax + r * p.ld_amax + b));
   float scale, zp;
-  const int st = warp_row_scale8(p.q, amax, 0.0f, 0.0f, p.status, r, p.scales, p.zeros, &scale,
-                                 &zp, lane == 0);
+  const int st = warp_row_scale8(p.q, amax, 0.0f, 0.0f, p.status, r, p.scales, p.zeros, &scale, &zp,
+                                 lane == 0);
   const uint4* x = reinterpret_cast<const uint4*>(static_cast<const __half*>(p.x) + r * p.ldx);
   const int64_t words = p.cols / 8;
   if (st == 1) {  // a non-finite value: report its first column, as the reduction kernels do
@@ -357,8 +357,8 @@ std::string can_quantize_rows(const QuantizeRowsParams& p) {
     const int64_t ld = p.ld_amax ? p.ld_amax : p.amax_blocks;
     if (!s.symmetric || g_len != p.cols || p.in_type != RowInput::F16 || p.bias || p.gelu ||
         p.out_f32 || p.cols % 8 != 0 || (p.ldx ? p.ldx : p.cols) % 8 != 0 ||
-        reinterpret_cast<uintptr_t>(p.x) % 16 != 0 || reinterpret_cast<uintptr_t>(p.codes) % 8 != 0 ||
-        p.amax_blocks < 1 || ld < p.amax_blocks) {
+        reinterpret_cast<uintptr_t>(p.x) % 16 != 0 ||
+        reinterpret_cast<uintptr_t>(p.codes) % 8 != 0 || p.amax_blocks < 1 || ld < p.amax_blocks) {
       e << "quantize_rows_cuda: row_amax takes a symmetric scheme with one group per row, F16 "
            "input with rows of a multiple of 8 (16-byte aligned), no bias / GELU / out_f32, and "
            "amax_blocks >= 1 <= ld_amax (scheme "
