@@ -42,6 +42,7 @@ TEST(GemmPlan, LookupSaveLoad) {
   c.engine = GemmEngine::Wgmma;
   c.tokens_tile = 128;
   c.split_k = 6;
+  c.schedule = cuda::GemmSchedule::PingPong;
   c.us = 12.5;
   cuda::gemm_plan_set("w8a8", 3072, 768, 128, c);
   const auto hit =
@@ -65,7 +66,20 @@ TEST(GemmPlan, LookupSaveLoad) {
   ASSERT_TRUE(again.has_value());
   EXPECT_EQ(again->engine, GemmEngine::Wgmma);
   EXPECT_EQ(again->split_k, 6);
+  EXPECT_EQ(again->schedule, cuda::GemmSchedule::PingPong);
   EXPECT_DOUBLE_EQ(again->us, 12.5);
+
+  // Plans written before the schedule existed load as automatic; an unknown one is refused.
+  std::ofstream(dir.str("old.json")) << R"({"entries": [{"kernel": "w8a8", "n": 8, "k": 128,
+      "m_bucket": 1, "engine": "wgmma", "tile": "auto", "tokens_tile": 0, "split_k": 1}]})";
+  cuda::gemm_plan_load(dir.str("old.json"));
+  const auto old = cuda::gemm_plan_find(params(PackedLayout::Int8, PackedLayout::Int8, 1, 8, 128));
+  ASSERT_TRUE(old.has_value());
+  EXPECT_EQ(old->schedule, cuda::GemmSchedule::Auto);
+  std::ofstream(dir.str("bad3.json")) << R"({"entries": [{"kernel": "w8a8", "n": 8, "k": 128,
+      "m_bucket": 1, "engine": "wgmma", "tile": "auto", "tokens_tile": 0, "split_k": 1,
+      "schedule": "zigzag"}]})";
+  EXPECT_THROW(cuda::gemm_plan_load(dir.str("bad3.json")), Error);
 
   std::ofstream(dir.str("bad.json")) << R"({"entries": [{"kernel": "w8a8", "n": 1}]})";
   EXPECT_THROW(cuda::gemm_plan_load(dir.str("bad.json")), Error);
