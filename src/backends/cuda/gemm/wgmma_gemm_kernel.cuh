@@ -14,7 +14,8 @@
 //     [BT tokens x 128 k] box per stage into a ring of kStages stages (full / empty mbarriers);
 //   warpgroups 1, 2, consumers: each owns 64 weight rows x BT tokens of int32 (FP8, F16: float)
 //     accumulators and issues 4 wgmma k steps (32 bytes of each row) per stage, keeping one stage
-//     of wgmma in flight. (F16: a stage holds 64 k elements, 128 bytes.)
+//     of wgmma in flight (W4A8 / W4A4, whose A comes from registers: none, see the main loop).
+//     (F16: a stage holds 64 k elements, 128 bytes.)
 //   W8A8 / FP8 / F16: both operands from shared memory, 128-byte swizzle, by descriptor.
 //   W4A8 / W4A4: the consumer loads its weight rows' nibbles (one 16-byte load per row and
 //     stage; the Hopper int4 order of wgmma_layout.h) and widens them to the int8 A fragments.
