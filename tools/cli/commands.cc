@@ -103,7 +103,8 @@ const char* kEmbedHelp =
     "  --format json|tsv    output format (default json)\n"
     "  --similarity         print the shape and the cosine-similarity matrix instead\n"
     "  --max-length N       truncate inputs to N tokens (default: the model's maximum)\n"
-    "  --batch-tokens N     tokens per forward pass (default 8192)\n"
+    "  --batch-tokens N     tokens per forward pass (default 8192); passes are filled longest\n"
+    "                       text first, results come back in input order\n"
     "  --threads N          CPU threads (default: all; or LOWBIT_NUM_THREADS)\n"
     "  --progress           show a progress bar (default: when stderr is a terminal and\n"
     "                       there are more than 100 texts)\n"
@@ -293,7 +294,8 @@ const char* kClassifyHelp =
     "  --device D           cpu | cuda | auto (default auto)\n"
     "  --format tsv|json    tsv (default): label <TAB> probability <TAB> text, one line a text\n"
     "  --max-length N       tokens per text ([CLS] and [SEP] included; default the model's)\n"
-    "  --batch-tokens N     tokens per forward pass (default 8192)\n"
+    "  --batch-tokens N     tokens per forward pass (default 8192); passes are filled longest\n"
+    "                       text first, results come back in input order\n"
     "  --quiet              no truncation warnings\n";
 }  // namespace
 
