@@ -273,25 +273,63 @@ __device__ __forceinline__ bool report_nonfinite8(const float (&v)[8], unsigned 
   return false;
 }
 
+// Integer codes of eight values, bit-exact with int_code, for the bandwidth producers: the
+// contract's rne(v / scale) by rint_quotient's argument, with the rounding done by adding
+// 1.5 · 2^23 (a float in [2^23, 2^24) has ulp 1, so the sum holds rne(t) in its low mantissa
+// bits: two full-rate float adds instead of the conversion unit's FRND and F2I), the integer
+// clamp, and the test folded into one conservative fma: rne(t) is taken when
+// fma(2^-21, |t|, |t - rne(t)|) <= 0.5 - 2^-16, which (the fma rounding up by at most 2^-24 of
+// its value) implies rint_quotient's margin > 2^-21 |t| + 2^-140 and |t| < 2^20. A NaN or an
+// out-of-range t fails the test. When any of the eight fails, or inv is not a normal float, all
+// eight take int_code (rolled, off the common path: a value within ~2^-16 of a half-integer
+// quotient, about one group in 4,000).
+__device__ __forceinline__ void int_codes8(const RowQuant& q, const float (&v)[8], float scale,
+                                           float zp, float inv, int (&code)[8]) {
+  constexpr float kMagic = 12582912.0f;  // 1.5 · 2^23
+  const int lo = q.kind == 0 ? q.qmin : 0;
+  const int zpi = q.kind == 0 ? 0 : int(zp);  // zp: an integer in [0, qmax]
+  bool ok = inv > 0x1p-125f && inv < 0x1p+127f;
+#pragma unroll
+  for (int j = 0; j < 8; ++j) {
+    const float t = __fmul_rn(clip_to(q, v[j]), inv);
+    const float k = __fadd_rn(t, kMagic);
+    const float d = __fsub_rn(t, __fsub_rn(k, kMagic));
+    ok &= __fmaf_rn(0x1p-21f, fabsf(t), fabsf(d)) <= 0.4999847412109375f;  // 0.5 - 2^-16
+    code[j] = min(max(__float_as_int(k) - __float_as_int(kMagic) + zpi, lo), q.qmax);
+  }
+  if (!__builtin_expect(ok, 1)) {
+#pragma unroll 1
+    for (int j = 0; j < 8; ++j) code[j] = int_code(q, v[j], scale, zp, inv);
+  }
+}
+
 // The codes of eight values at column c (a multiple of 8) of `row`: 8 bytes, or 4 bytes of
 // nibbles, in one store.
 __device__ __forceinline__ void store8(const RowQuant& q, uint8_t* row, int64_t c,
                                        const float (&v)[8], float scale, float zp, float inv) {
+  if (q.kind == 2) {
+    uint32_t w[2] = {0, 0};
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+      w[j / 4] |= uint32_t(e4m3_encode_dev(__fdiv_rn(clip_to(q, v[j]), scale))) << (8 * (j % 4));
+    *reinterpret_cast<uint2*>(row + c) = make_uint2(w[0], w[1]);
+    return;
+  }
+  int code[8];
+  int_codes8(q, v, scale, zp, inv, code);
   if (q.nibbles) {
     uint32_t w = 0;
 #pragma unroll
-    for (int j = 0; j < 8; ++j) w |= uint32_t(int_code(q, v[j], scale, zp, inv) & 0xF) << (4 * j);
+    for (int j = 0; j < 8; ++j) w |= uint32_t(code[j] & 0xF) << (4 * j);
     *reinterpret_cast<uint32_t*>(row + (c >> 1)) = w;
     return;
   }
-  uint32_t w[2] = {0, 0};
-#pragma unroll
-  for (int j = 0; j < 8; ++j) {
-    const uint32_t b = q.kind == 2 ? e4m3_encode_dev(__fdiv_rn(clip_to(q, v[j]), scale))
-                                   : uint8_t(int_code(q, v[j], scale, zp, inv));
-    w[j / 4] |= b << (8 * (j % 4));
-  }
-  *reinterpret_cast<uint2*>(row + c) = make_uint2(w[0], w[1]);
+  // Bytes 0 and 4 of each pair of codes, then the two pairs: three byte permutes per word.
+  const uint32_t w0 = __byte_perm(__byte_perm(code[0], code[1], 0x0040),
+                                  __byte_perm(code[2], code[3], 0x0040), 0x5410);
+  const uint32_t w1 = __byte_perm(__byte_perm(code[4], code[5], 0x0040),
+                                  __byte_perm(code[6], code[7], 0x0040), 0x5410);
+  *reinterpret_cast<uint2*>(row + c) = make_uint2(w0, w1);
 }
 
 // Eight halves (one 16-byte word) as floats.
