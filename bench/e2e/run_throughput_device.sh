@@ -37,7 +37,7 @@ done
 for stage in "$@"; do
   case $stage in
     check)
-      for t in test_cuda_wgmma test_cuda_quant test_ops test_gpu_encoder; do
+      for t in ${LOWBIT_TESTS:-test_cuda_wgmma test_cuda_quant test_cuda_attention test_ops test_gpu_encoder}; do
         timeout 240 "$B/$t" --gtest_filter=-*MiniLm*:*RealMpnet* >"$OUT/logs/$t.log" 2>&1
         echo "$t rc=$? $(grep -E '^\[  (PASSED|FAILED)' "$OUT/logs/$t.log" | tr '\n' ' ')"
         grep -E '^\[  FAILED|Failure' -A4 "$OUT/logs/$t.log" | head -20
@@ -102,6 +102,37 @@ PY
         done
       done
       grep -H "" "$OUT"/logs/profile-*.txt | grep -E "median|q1|q2|q3|q4|attention|LayerNorm|quant" | sed 's|.*/profile-||' | head -90
+      ;;
+    ncu)
+      # Nsight Compute on the first layer of one eager BERT-large 128x384 pass per mode: every
+      # kernel's speed of light, memory and warp-stall sections (details as text, raw as CSV).
+      python3 - <<'PY'
+import sys; sys.path.insert(0, "bench/e2e")
+import e2e
+ck = e2e.make_checkpoint("/tmp/lowbit-unify", "large")
+e2e.quantize("build/gpu-bundle/lowbit", ck, "w8a8", "/tmp/lowbit-unify")
+PY
+      for m in ${LOWBIT_NCU_MODELS:-bert-large-w8a8}; do
+        timeout 300 ncu --set full --launch-skip ${LOWBIT_NCU_SKIP:-0} \
+          --launch-count ${LOWBIT_NCU_COUNT:-14} --export "$OUT/logs/ncu-$m" --force-overwrite \
+          "$B/lowbit" bench --model /tmp/lowbit-unify/$m --device cuda --batch 128 --seq 384 \
+          --profile --qbest off --iters 1 --warmup 0 --no-graphs >"$OUT/logs/ncu-$m.log" 2>&1
+        echo "ncu $m rc=$?"; tail -3 "$OUT/logs/ncu-$m.log"
+        ncu --import "$OUT/logs/ncu-$m.ncu-rep" --page details --print-details all \
+          >"$OUT/logs/ncu-$m-details.txt" 2>&1
+        ncu --import "$OUT/logs/ncu-$m.ncu-rep" --page raw --csv >"$OUT/logs/ncu-$m-raw.csv" 2>&1
+        grep -E '^  [a-z_].*\(|Duration|Memory Throughput|DRAM Throughput|Compute \(SM\) Th|Registers Per|Achieved Occupancy|Issue Slots Busy|Executed Ipc A' \
+          "$OUT/logs/ncu-$m-details.txt" | sed 's/  */ /g' | cut -c1-150 | head -150
+      done
+      ;;
+    ncu-source)
+      # Per-instruction SASS counters (executions, stall samples) of the kernels matching
+      # LOWBIT_NCU_KERNEL in a report (LOWBIT_NCU_REP, e.g. one carried from an earlier call).
+      rep=${LOWBIT_NCU_REP:-$OUT/logs/ncu-bert-large-w8a8.ncu-rep}
+      ncu --import "$rep" --page source --csv --print-source sass \
+        --kernel-name "regex:${LOWBIT_NCU_KERNEL:-wgmma_gemm}" >"$OUT/logs/ncu-source.csv" 2>&1
+      echo "ncu-source rc=$? $(wc -c <"$OUT/logs/ncu-source.csv") bytes"; head -c 600 "$OUT/logs/ncu-source.csv"
+      gzip -f "$OUT/logs/ncu-source.csv"
       ;;
     gemmlite)
       # W8A8 vs W4A8 vs FP8 at M = 8192 / 32768 on the 8 BERT shapes, the shipped schedule.

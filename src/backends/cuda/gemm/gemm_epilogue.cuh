@@ -14,12 +14,30 @@
 
 namespace lowbit::cuda::gemm {
 
-// GELU (erf), as cpu::bias_act_f32 writes it: 0.5f * v * (1.0f + erf(v * float(M_SQRT1_2))).
-// (CUDA's erff: the CPU's degree-16 polynomial, tried here, made the FP16 q3 GEMM of BERT-large
-// 128x384 8% slower on the H200.)
+// GELU (erf): 0.5f * v * (1.0f + erf(v * float(M_SQRT1_2))), as cpu::bias_act_f32 writes it, with
+// 1 + erf(a) = 2 - erfc(|a|) for v >= 0 and erfc(|a|) for v < 0, and erfc(u) = 2^P(u) on
+// u <= 3.92 (0 beyond: under half an ulp of 1), P of degree 9 (bench/lab/fit_gelu_erfc.py: max
+// abs error of erfc 7.4e-8 in float32, plus ex2.approx's ~2 ulp; the CPU's erf polynomial:
+// 1.8e-7). 15 instructions where CUDA's erff took ~27: in the q3 GEMM of BERT the GELU
+// epilogue, not the tensor cores, set the pace (issue-bound).
 __device__ __forceinline__ float gelu_erf(float v) {
-  const float e = erff(__fmul_rn(v, 0.70710678118654752440f));
-  return __fmul_rn(__fmul_rn(0.5f, v), __fadd_rn(1.0f, e));
+  const float a = __fmul_rn(v, 0.70710678118654752440f);
+  const float u = fminf(fabsf(a), 3.92f);
+  float p = 1.146797604e-05f;
+  p = __fmaf_rn(p, u, -1.515582117e-04f);
+  p = __fmaf_rn(p, u, 8.423133986e-04f);
+  p = __fmaf_rn(p, u, -2.261535730e-03f);
+  p = __fmaf_rn(p, u, 6.771049084e-05f);
+  p = __fmaf_rn(p, u, 2.773738280e-02f);
+  p = __fmaf_rn(p, u, -1.483134329e-01f);
+  p = __fmaf_rn(p, u, -9.184416533e-01f);
+  p = __fmaf_rn(p, u, -1.627907395e+00f);
+  p = __fmaf_rn(p, u, 3.106133795e-09f);
+  float erfc_u;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(erfc_u) : "f"(p));
+  if (!(fabsf(a) < 3.92f)) erfc_u = 0.0f;  // also NaN: 0.5 · NaN · 0 stays NaN
+  const float one_plus_erf = v >= 0.0f ? __fsub_rn(2.0f, erfc_u) : erfc_u;
+  return __fmul_rn(__fmul_rn(0.5f, v), one_plus_erf);
 }
 
 // Outputs [m, n .. n + 3] from t[0..3] (F32 or F16 output; n a multiple of 4), given the
