@@ -80,11 +80,19 @@ def lowbit_bench(lowbit, model, iters, extra, qbest="off"):
     return json.loads(r.stdout)
 
 
-def hf_bench(ckpt, impl, batches, seqs, iters, compile_mode=None):
+def hf_bench(ckpt, impl, batches, seqs, iters, compile_mode=None, torchao_w8a8=False):
+    """Hugging Face BertModel FP16 on the GPU, wall time per call. compile_mode: torch.compile
+    (e.g. "max-autotune", which also captures CUDA graphs); torchao_w8a8: torchao's
+    Int8DynamicActivationInt8WeightConfig (int8 weights, dynamic per-token int8 activations)
+    applied first (then usually compiled, as torchao intends)."""
     import torch
     from transformers import BertModel
 
     model = BertModel.from_pretrained(ckpt, attn_implementation=impl, dtype=torch.float16).cuda().eval()
+    if torchao_w8a8:
+        from torchao.quantization import Int8DynamicActivationInt8WeightConfig, quantize_
+
+        quantize_(model, Int8DynamicActivationInt8WeightConfig())
     fn = model
     if compile_mode:
         fn = torch.compile(model, mode=compile_mode)
@@ -110,7 +118,8 @@ def hf_bench(ckpt, impl, batches, seqs, iters, compile_mode=None):
             out.append({"batch": b, "seq": s, "median_ms": ms[len(ms) // 2],
                         "p90_ms": ms[int(0.9 * (len(ms) - 1))], "warmup_s": warm_s,
                         "sequences_per_s": b / (ms[len(ms) // 2] / 1e3)})
-            log(f"HF {impl}{' compile ' + compile_mode if compile_mode else ''} {b}x{s}: {ms[len(ms) // 2]:.3f} ms")
+            log(f"HF {impl}{' torchao w8a8' if torchao_w8a8 else ''}"
+                f"{' compile ' + compile_mode if compile_mode else ''} {b}x{s}: {ms[len(ms) // 2]:.3f} ms")
     del model, fn
     torch.cuda.empty_cache()
     return out

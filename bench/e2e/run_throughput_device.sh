@@ -19,7 +19,11 @@
 #                                                  drawn order vs offline batching
 #   bash bench/e2e/run_throughput_device.sh final  before / after (carry build/old-cli.tgz: the
 #                                                  CLI of the commit before) with Hugging Face FP16
-#                                                  SDPA on the same shapes, one run
+#                                                  SDPA on the same shapes, one run (with
+#                                                  LOWBIT_UNIFY_ARGS="--baselines compile,torchao"
+#                                                  also torch.compile and torchao W8A8)
+#   bash bench/e2e/run_throughput_device.sh ncu    Nsight Compute on one BERT-large 128x384 layer
+#   bash bench/e2e/run_throughput_device.sh ncu-source  per-SASS-line counters from a report
 # Several stages in one call: bash run_throughput_device.sh check gemm e2e
 set -u
 mkdir -p build "$OUT/logs"
@@ -143,6 +147,13 @@ PY
     final)
       # Before (build/old-cli: the commit before this work) / after, and HF FP16 SDPA, one run.
       rm -rf build/old-cli && tar xzf build/old-cli.tgz -C build
+      # torchao for the W8A8 baseline travels as a wheel (carry build/wheels/torchao-*.whl, from
+      # `pip download --no-deps torchao -d build/wheels`); pass --baselines compile,torchao in
+      # LOWBIT_UNIFY_ARGS.
+      for w in build/wheels/torchao-*.whl; do
+        [ -f "$w" ] && pip install -q --no-deps --target /tmp/torchao "$w" &&
+          export PYTHONPATH=/tmp/torchao${PYTHONPATH:+:$PYTHONPATH}
+      done
       timeout ${LOWBIT_FINAL_TIMEOUT:-600} python3 bench/e2e/unify_bench.py \
         --old "$PWD/build/old-cli/lowbit" --new "$B/lowbit" --out "$OUT/unify" --hf \
         --title "Issue 14: before / after, next to Hugging Face FP16 SDPA" \

@@ -3,8 +3,11 @@
 after the throughput work) on the TARGETS shapes (BERT-base and BERT-large with random weights,
 fp16 / w8a8 / w4a8 / w4a4, the variable-length set), interleaved in one run (old, new, old, new)
 so that drift shows as the spread between the two runs of each binary; with --hf, Hugging Face
-FP16 (SDPA attention) on the same fixed shapes in the same run. Writes <out>/unify.md and
-<out>/unify.json.
+FP16 (SDPA attention) on the same fixed shapes in the same run; with --baselines
+compile,torchao, also torch.compile(mode="max-autotune") FP16 and torchao W8A8
+(Int8DynamicActivationInt8WeightConfig) under the same compile, on --baseline-shapes (their
+compilation takes minutes per shape). A baseline that fails (e.g. torchao not installed) is
+logged and left out. Writes <out>/unify.md and <out>/unify.json.
 
   python3 bench/e2e/unify_bench.py --new build/gpu-bundle/lowbit --old build/old-cli/lowbit \
       --out /tmp/unify [--hf] [--title "..."]
@@ -51,12 +54,36 @@ def value_of(res):  # ms per call, or ms per whole varlen pass
     return res["median_ms"] if "median_ms" in res else res["pass_s_median"] * 1e3
 
 
-def write(a, rows, hf, gpu):
+BASELINE_NAMES = {"compile": "torch.compile max-autotune FP16",
+                  "torchao": "torchao W8A8 + compile"}
+
+
+def run_baselines(a, size, ckpt, base):
+    """torch.compile / torchao on this model's --baseline-shapes, into base[name][(model, shape)]."""
+    shapes = [s.split(":")[1] for s in a.baseline_shapes.split(",") if s.split(":")[0] == size]
+    for name in [b for b in a.baselines.split(",") if b]:
+        for shape in shapes:
+            b, s = (int(v) for v in shape.split("x"))
+            t0 = time.time()
+            try:
+                r = e2e.hf_bench(ckpt, "sdpa", [b], [s], a.iters, "max-autotune",
+                                 torchao_w8a8=(name == "torchao"))[0]
+            except Exception as e:  # noqa: BLE001 (a missing or incompatible torchao, a compile error)
+                log(f"baseline {name} bert-{size} {shape} FAILED: {type(e).__name__}: {str(e)[:300]}")
+                continue
+            base.setdefault(name, {})[(f"bert-{size}", shape)] = r["median_ms"]
+            log(f"baseline {name} bert-{size} {shape}: {r['median_ms']:.3f} ms "
+                f"(compile and warm-up {r['warmup_s']:.0f} s, total {time.time() - t0:.0f} s)")
+
+
+def write(a, rows, hf, gpu, base=None):
     """<out>/unify.json and unify.md from the rows so far (called after every shape group, so a
     run cut short keeps what it measured)."""
     for r in rows:
         r["hf_sdpa_ms"] = hf.get((r["model"], r["shape"]))
-    json.dump(rows, open(os.path.join(a.out, "unify.json"), "w"), indent=1)
+    json.dump({"rows": rows, "baselines": {k: {f"{m} {sh}": v for (m, sh), v in d.items()}
+                                           for k, d in (base or {}).items()}},
+              open(os.path.join(a.out, "unify.json"), "w"), indent=1)
     lines = [f"# {a.title} ({gpu}, {time.strftime('%Y-%m-%d')})", "",
              "Median wall time per call (host to host, CUDA graphs, qbest off), two runs of each "
              "binary interleaved old/new/old/new; ratio = best old / best new (> 1: faster now). "
@@ -74,6 +101,22 @@ def write(a, rows, hf, gpu):
                      f"{r['weights_MiB_old']:.0f} / {r['weights_MiB_new']:.0f} |" +
                      ((f" {h:.3f} | {h / min(r['new_ms']):.2f}× |" if h else " – | – |")
                       if a.hf else ""))
+    if base:
+        lines += ["", "What a PyTorch user would pick instead, same run (ms per call; lowbit: its fastest "
+                  "mode after this work at that shape; ratio > 1: lowbit faster):", "",
+                  "| model | shape | " + " | ".join(BASELINE_NAMES[b] for b in a.baselines.split(",")) +
+                  " | lowbit best (mode) | " +
+                  " | ".join(f"vs {BASELINE_NAMES[b]}" for b in a.baselines.split(",")) + " |",
+                  "|---|---|" + "---|" * (2 * len(a.baselines.split(",")) + 1)]
+        for (model, shape) in sorted({k for v in base.values() for k in v}):
+            mine = [(min(r["new_ms"]), r["mode"]) for r in rows
+                    if r["model"] == model and r["shape"] == shape]
+            best = min(mine) if mine else None
+            vals = [base.get(b, {}).get((model, shape)) for b in a.baselines.split(",")]
+            lines.append(f"| {model} | {shape} | " +
+                         " | ".join(f"{v:.3f}" if v else "–" for v in vals) + " | " +
+                         (f"{best[0]:.3f} ({best[1]})" if best else "–") + " | " +
+                         " | ".join(f"{v / best[0]:.2f}×" if v and best else "–" for v in vals) + " |")
     open(os.path.join(a.out, "unify.md"), "w").write("\n".join(lines) + "\n")
     return lines
 
@@ -92,14 +135,21 @@ def main():
     ap.add_argument("--modes", default=",".join(MODES))
     ap.add_argument("--first-shape-only", action="store_true",
                     help="only each model's first shape group (a quick re-check)")
+    ap.add_argument("--baselines", default="",
+                    help="comma list of compile (torch.compile max-autotune, FP16) and torchao "
+                         "(torchao W8A8 under the same compile)")
+    ap.add_argument("--baseline-shapes", default="base:1x128,large:128x384",
+                    help="model:BxS list the --baselines run on")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     gpu = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"],
                          capture_output=True, text=True).stdout.strip()
     rows = []
     hf = {}  # (model, "BxS") -> ms
+    base = {}  # baseline name -> (model, "BxS") -> ms
     for size in a.models.split(","):
         ckpt = e2e.make_checkpoint(a.root, size)
+        run_baselines(a, size, ckpt, base)
         if a.hf:
             for extra in SHAPES[size]:
                 if "--varlen" in extra:
@@ -131,8 +181,8 @@ def main():
                                  "weights_MiB_old": runs["old"][0]["results"][i]["weights_bytes"] / 2**20,
                                  "weights_MiB_new": res["weights_bytes"] / 2**20})
                     log(f"  {rows[-1]['shape']}: old {o} new {n} -> {rows[-1]['ratio']:.3f}x")
-                write(a, rows, hf, gpu)
-    print("\n".join(write(a, rows, hf, gpu)))
+                write(a, rows, hf, gpu, base)
+    print("\n".join(write(a, rows, hf, gpu, base)))
 
 
 if __name__ == "__main__":
