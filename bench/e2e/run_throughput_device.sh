@@ -22,6 +22,7 @@
 #                                                  SDPA on the same shapes, one run (with
 #                                                  LOWBIT_UNIFY_ARGS="--baselines compile,torchao"
 #                                                  also torch.compile and torchao W8A8)
+#   bash bench/e2e/run_throughput_device.sh figure1  the GEMM Figure 1 (bench/gemm/figure1.py run)
 #   bash bench/e2e/run_throughput_device.sh ncu    Nsight Compute on one BERT-large 128x384 layer
 #   bash bench/e2e/run_throughput_device.sh ncu-source  per-SASS-line counters from a report
 # Several stages in one call: bash run_throughput_device.sh check gemm e2e
@@ -138,6 +139,14 @@ PY
       echo "ncu-source rc=$? $(wc -c <"$OUT/logs/ncu-source.csv") bytes"; head -c 600 "$OUT/logs/ncu-source.csv"
       gzip -f "$OUT/logs/ncu-source.csv"
       ;;
+    figure1)
+      # The GEMM Figure 1 on this GPU: 8 BERT shapes x M 128..32768, lowbit's families next to
+      # cuBLAS FP16, torch._int_mm and torch._scaled_mm (bench/gemm/figure1.py; the PNG is drawn
+      # where matplotlib is, e.g. here afterwards with `figure1.py report`).
+      timeout ${LOWBIT_FIGURE1_TIMEOUT:-400} python3 bench/gemm/figure1.py run --out "$OUT/figure1" \
+        --bundle "$B" >"$OUT/logs/figure1.log" 2>&1
+      echo "figure1 rc=$?"; tail -5 "$OUT/logs/figure1.log"
+      ;;
     gemmlite)
       # W8A8 vs W4A8 vs FP8 at M = 8192 / 32768 on the 8 BERT shapes, the shipped schedule.
       timeout 120 "$B/bench_mma_gemm" --kernel w8a8,w4a8,fp8 --engine wgmma --m 8192,32768 \
@@ -162,5 +171,6 @@ PY
       ;;
   esac
 done
-cd "$OUT" && tar czf "throughput-$(echo "$@" | tr ' ' '-').tgz" logs unify 2>/dev/null && rm -rf logs unify
+cd "$OUT" && parts=$(ls -d logs unify figure1 2>/dev/null) &&
+  tar czf "throughput-$(echo "$@" | tr ' ' '-').tgz" $parts && rm -rf $parts
 ls -la "$OUT"
