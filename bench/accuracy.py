@@ -64,6 +64,9 @@ CONFIGS = [
     ("w4a4 qall asym g32 + clip search", "w4a4", ["--asym", "--group-size", "32", "--calib", "CALIB"]),
     ("fp8 qall", "fp8", []),
     ("fp8 q3", "fp8", ["--parts", "q3"]),
+    ("w4a8-fp8 qall", "w4a8-fp8", []),
+    ("w4a8-fp8 qall g128", "w4a8-fp8", ["--group-size", "128"]),
+    ("w4a8-fp8 qall g32", "w4a8-fp8", ["--group-size", "32"]),
 ]
 
 
@@ -139,6 +142,9 @@ def main():
     ap.add_argument("--lowbit", default=os.path.join(ROOT, "build", "release", "tools", "lowbit"))
     ap.add_argument("--model", default=None,
                     help="model folder (default: all-MiniLM-L6-v2, scripts/model_dir.sh minilm)")
+    ap.add_argument("--model-key", default=None,
+                    help="the scripts/model_dir.sh name of --model, for the doc's regenerate line "
+                         "(default: --name)")
     ap.add_argument("--name", default="minilm",
                     help="short name for the outputs: bench/results/accuracy-NAME.json/.png")
     ap.add_argument("--per-category", type=int, default=PER_CATEGORY,
@@ -164,6 +170,8 @@ def main():
         rows = saved["rows"]
         if args.model and args.section:
             saved["meta"].update(model_facts(args.model))
+        if args.model_key:
+            saved["meta"]["model_key"] = args.model_key
         plot(rows, png_path, saved["meta"])
         if args.section:
             write_section(args.name, saved["meta"], rows)
@@ -271,6 +279,7 @@ def main():
                      "threads": args.threads, "batch_tokens": args.batch_tokens,
                      "command": "python3 bench/accuracy.py " + " ".join(
                          a if " " not in a and "," not in a else repr(a) for a in sys.argv[1:])})
+    meta["model_key"] = args.model_key or ("minilm" if args.model is None else args.name)
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     json.dump({"meta": meta, "rows": rows}, open(json_path, "w"), indent=2)
     plot(rows, png_path, meta)
@@ -395,14 +404,16 @@ def write_section(name, meta, rows):
         f"## {title}",
         "",
         "Regenerate: `python3 bench/accuracy.py --lowbit build/cpu/tools/lowbit --model "
-        f"$(scripts/model_dir.sh {name}) --name {name} --per-category {meta['per_category']} "
+        f"$(scripts/model_dir.sh {meta.get('model_key', name)}) --name {name} "
+        f"--model-key {meta.get('model_key', name)} --per-category {meta['per_category']} "
         "--configs '" + ",".join(r["config"] for r in rows[1:]) + "' --section"
         + (f" --threads {meta['threads']}" if meta.get("threads") else "") + "`. "
         f"Data: `{results}.json`; plot: `{results}.png`.",
         "",
         f"- model: {meta['model']}; date {meta['date']}, commit {meta['commit']}, {meta['machine']}",
         f"- text: {meta['data']} (the first {meta['per_category']} usable texts of each "
-        "collection, in file order), not the full 2,000 because of CPU time",
+        "collection, in file order)"
+        + (", not the full 2,000 because of CPU time" if meta["texts"] < 4 * PER_CATEGORY else ""),
         f"- run time: {meta['seconds'] / 60:.0f} min for FP32 and {len(rows) - 1} recipes "
         "(quantize + embed)"
         + (f", {meta['seconds_this_invocation'] / 60:.0f} min for the whole run with the "
@@ -456,7 +467,8 @@ def write_section(name, meta, rows):
         lines.append("- Others, against the same bar: "
                      + "; ".join(desc(r) + (" meets it" if meets(r) else " does not")
                                  for r in other) + ".")
-    lines.append(
+    if n < 4 * PER_CATEGORY:
+        lines.append(
         f"- Run on {n} texts ({meta['per_category']} per collection) rather than 2,000 because of "
         f"CPU time ({meta['machine']}; the FP32 pass alone took {ref.get('seconds', 0):.0f} s). "
         f"Each fold holds {fold} texts, so one text is {100 / fold:g} point(s) of a fold and "

@@ -133,6 +133,13 @@ Linear Linear::load_lowbit(const WeightSource& src, const std::string& stored, c
     if (!(std::isfinite(s) && s > 0))
       fail(src.path(), ": tensor ", stored, ".wscale has a scale ", s,
            " that is not finite and positive");
+  if (q.weight.pow2) {
+    for (float s : m.scales)
+      if (int e = 0; std::frexp(s, &e) != 0.5f)
+        fail(src.path(), ": tensor ", stored, ".wscale has a scale ", s,
+             " that is not a power of two (scheme ", q.weight.str(), ")");
+  }
+  if (q.mode == GemmMode::W4A8Fp8) l.qweight_fp8 = widen_pow2_to_fp8(m);
   return l;
 }
 
@@ -143,6 +150,7 @@ void Linear::set_quant(const GemmQuant& q) {
     cpu::round_to_half_f32(weight.data<float>(), weight.numel());
   } else if (is_quantized(q.mode)) {
     qweight = quantize_matrix(weight, q.weight, name + ".weight");
+    if (q.mode == GemmMode::W4A8Fp8) qweight_fp8 = widen_pow2_to_fp8(qweight);
     weight = Tensor();
   }
 }
@@ -168,6 +176,8 @@ std::vector<GemmMode> Linear::device_modes() const {
       return {M::W4A8, M::W8A8, M::Fp16};
     case M::W4A4:
       return {M::W4A4, M::W4A8, M::W8A8, M::Fp16};
+    case M::W4A8Fp8:
+      return {M::Fp8, M::Fp16};
   }
   return {M::Fp16};
 }
@@ -195,8 +205,9 @@ DeviceGemm prepare(const Linear& l, GemmMode mode) {
     for (int64_t i = 0; i < l.in * l.out; ++i) h[i] = float_to_half(src[i]);
     return g;
   }
-  const QuantizedMatrix& q = l.qweight;
-  g.act = mode == l.quant.mode ? l.quant.act : act8(l.quant.act);
+  const bool widened = l.quant.mode == GemmMode::W4A8Fp8;  // runs as fp8 (E4M3 weights)
+  const QuantizedMatrix& q = widened ? l.qweight_fp8 : l.qweight;
+  g.act = mode == l.quant.mode || widened ? l.quant.act : act8(l.quant.act);
   g.a_layout = g.act.layout();
   g.b_layout = q.scheme.layout();
   g.group_size = q.scheme.group_size;
@@ -292,8 +303,8 @@ void Linear::forward(const GemmInput& x, Tensor& y, const LinearEpilogue& ep, Ex
   } else {
     LOWBIT_CHECK(x.q.rows == x.x.dim(0) && x.q.scheme == quant.act, "input of ", name,
                  " was not quantized by its producer with scheme ", quant.act.str());
-    quantized_matmul(x.q, qweight, bias.defined() ? bias.data<float>() : nullptr,
-                     y.data<float>());
+    quantized_matmul(x.q, quant.mode == GemmMode::W4A8Fp8 ? qweight_fp8 : qweight,
+                     bias.defined() ? bias.data<float>() : nullptr, y.data<float>());
     cpu::bias_act_f32(y.data<float>(), nullptr, y.dim(0), out, ep.act);
   }
   if (ep.residual.defined()) {  // the residual add of the GPU's epilogue, in float32

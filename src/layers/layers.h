@@ -41,6 +41,7 @@ struct Linear {
   GemmQuant quant;          // the recipe's mode and schemes
   Tensor weight;            // [out, in] F32: FP32 mode, or FP16 mode (values rounded to half)
   QuantizedMatrix qweight;  // quantized modes
+  QuantizedMatrix qweight_fp8;  // w4a8-fp8: qweight widened to E4M3 (widen_pow2_to_fp8), what runs
   Tensor bias;              // [out]
   int64_t in = 0, out = 0;
   int role = -1;        // 0..3: q1..q4 (which entry of a GemmMix applies)
@@ -62,7 +63,8 @@ struct Linear {
   // Activations may take more bits than the recipe gives them, never fewer:
   //   fp32 / fp16 -> fp16;  w8a8 -> w8a8, fp16;  fp8 -> fp8, fp16;
   //   w4a8 -> w4a8, w8a8 (the int4 codes widened to int8 bytes: the same numbers), fp16;
-  //   w4a4 -> w4a4, w4a8 (8-bit activations, same symmetry and clip), w8a8, fp16.
+  //   w4a4 -> w4a4, w4a8 (8-bit activations, same symmetry and clip), w8a8, fp16;
+  //   w4a8-fp8 -> fp8 (the weights widened to E4M3: the same numbers), fp16.
   // fp16 runs the dequantized weights rounded to half.
   std::vector<GemmMode> device_modes() const;
   // A copy for `device` holding the variants for `modes` (each one of device_modes()); the host

@@ -1,10 +1,12 @@
 #include "quant/quantized.h"
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "backends/cpu/int_gemm.h"
 #include "core/error.h"
+#include "quant/fp8.h"
 
 namespace lowbit {
 
@@ -65,6 +67,32 @@ Tensor dequantize(const QuantizedMatrix& q) {
   Tensor t = Tensor::empty({q.rows, q.cols});
   dequantize(q, t.data<float>());
   return t;
+}
+
+QuantizedMatrix widen_pow2_to_fp8(const QuantizedMatrix& w) {
+  check_consistent(w, "widen_pow2_to_fp8");
+  if (!(w.scheme.is_int() && w.scheme.symmetric && w.scheme.pow2 && w.scheme.bits <= 4))
+    fail("widen_pow2_to_fp8: weights must be symmetric int2..4 with power-of-two scales, got ",
+         w.scheme.str());
+  QuantizedMatrix f;
+  f.scheme = QuantScheme::fp8();
+  f.rows = w.rows;
+  f.cols = w.cols;
+  f.codes.resize(size_t(w.rows * w.cols));
+  f.scales.resize(size_t(w.rows));
+  const int64_t groups = w.groups(), g_len = w.cols / groups;
+  for (int64_t r = 0; r < w.rows; ++r) {
+    const float* sc = w.scales.data() + r * groups;
+    float top = sc[0];
+    for (int64_t g = 1; g < groups; ++g) top = std::max(top, sc[g]);
+    f.scales[size_t(r)] = top;
+    for (int64_t c = 0; c < w.cols; ++c) {
+      // q · (s_g / s_max): a power-of-two ratio <= 1, so the product is exact in float32.
+      const float v = float(w.code(r, c)) * (sc[c / g_len] / top);
+      f.codes[size_t(r * w.cols + c)] = e4m3_encode(v);
+    }
+  }
+  return f;
 }
 
 void quantized_matmul(const QuantizedMatrix& x, const QuantizedMatrix& w, const float* bias,

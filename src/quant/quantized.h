@@ -36,6 +36,13 @@ QuantizedMatrix quantize_matrix(const Tensor& x, const QuantScheme& scheme, std:
 void dequantize(const QuantizedMatrix& q, float* out);
 Tensor dequantize(const QuantizedMatrix& q);
 
+// The FP8 E4M3 form of symmetric integer weights with power-of-two scales (scheme _p2, the
+// w4a8-fp8 mode): per row one scale 2^e_max (e_max: the row's largest group exponent) and codes
+// e4m3(q · 2^(e_g - e_max)). Exact, i.e. dequantize() gives the same numbers, whenever a row's
+// group exponents lie within 9 of each other (|q| <= 8 has at most 3 significant bits; E4M3
+// reaches down to 2^-9); a group further below the row's largest rounds to E4M3.
+QuantizedMatrix widen_pow2_to_fp8(const QuantizedMatrix& w);
+
 // y [x.rows, w.rows] = x̂ · ŵᵀ + bias through the integer GEMM (int32 accumulation and the
 // float epilogue of docs/quantization.md) or the FP8 GEMM. x: activations, one group per row
 // (symmetric or asymmetric integer, or fp8); w: weights, symmetric (integer: any group size;

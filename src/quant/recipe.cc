@@ -8,13 +8,14 @@
 namespace lowbit {
 
 namespace {
-constexpr std::array<std::pair<GemmMode, const char*>, 6> kModes{{
+constexpr std::array<std::pair<GemmMode, const char*>, 7> kModes{{
     {GemmMode::Fp32, "fp32"},
     {GemmMode::Fp16, "fp16"},
     {GemmMode::W8A8, "w8a8"},
     {GemmMode::W4A8, "w4a8"},
     {GemmMode::W4A4, "w4a4"},
     {GemmMode::Fp8, "fp8"},
+    {GemmMode::W4A8Fp8, "w4a8-fp8"},
 }};
 constexpr std::array<const char*, kGemmsPerLayer> kGemmNames{"q1", "q2", "q3", "q4"};
 constexpr std::array<const char*, kGemmsPerLayer> kGemmRoles{"QKV projection", "attention output",
@@ -45,7 +46,8 @@ const char* gemm_mode_name(GemmMode m) {
 GemmMode parse_gemm_mode(const std::string& s) {
   for (const auto& [mode, name] : kModes)
     if (s == name) return mode;
-  fail("unknown quantization mode \"", s, "\" (expected fp32, fp16, w8a8, w4a8, w4a4 or fp8)");
+  fail("unknown quantization mode \"", s,
+       "\" (expected fp32, fp16, w8a8, w4a8, w4a4, fp8 or w4a8-fp8)");
 }
 
 bool is_quantized(GemmMode m) { return m != GemmMode::Fp32 && m != GemmMode::Fp16; }
@@ -85,6 +87,12 @@ GemmQuant GemmQuant::make(GemmMode mode, bool asym, int64_t group_size) {
       if (asym) fail("fp8 has no asymmetric form (--asym applies to integer modes)");
       if (group_size) fail("fp8 weights use one scale per output channel (no --group-size)");
       q.weight = QuantScheme::fp8();
+      q.act = QuantScheme::fp8();
+      break;
+    case GemmMode::W4A8Fp8:
+      if (asym) fail("w4a8-fp8 has FP8 activations, which have no asymmetric form (no --asym)");
+      q.weight = QuantScheme::int_sym(4, group_size);
+      q.weight.pow2 = true;
       q.act = QuantScheme::fp8();
       break;
   }

@@ -14,7 +14,10 @@
 
 namespace lowbit {
 
-enum class GemmMode { Fp32, Fp16, W8A8, W4A8, W4A4, Fp8 };
+// W4A8Fp8 ("w4a8-fp8", ZeroQuant-FP): 4-bit symmetric weights with power-of-two scales and FP8
+// E4M3 activations; the weights are widened to E4M3 exactly (widen_pow2_to_fp8) and the GEMM is
+// the FP8 one.
+enum class GemmMode { Fp32, Fp16, W8A8, W4A8, W4A4, Fp8, W4A8Fp8 };
 const char* gemm_mode_name(GemmMode m);
 GemmMode parse_gemm_mode(const std::string& s);  // throws naming the valid modes
 bool is_quantized(GemmMode m);                   // an integer or FP8 mode

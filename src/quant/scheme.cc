@@ -23,6 +23,8 @@ void QuantScheme::validate() const {
   if (group_size < 0) fail("quant scheme ", str(), ": negative group size ", group_size);
   if (clip && !(std::isfinite(*clip) && *clip > 0))
     fail("quant scheme: clip must be finite and > 0, got ", *clip);
+  if (pow2 && !(kind == QuantKind::Int && symmetric))
+    fail("quant scheme ", str(), ": power-of-two scales (_p2) need a symmetric integer scheme");
 }
 
 int64_t QuantScheme::groups_per_row(int64_t cols, std::string_view what) const {
@@ -51,13 +53,14 @@ std::string QuantScheme::str() const {
     const auto r = std::to_chars(buf, buf + sizeof buf, *clip);  // shortest round-trip form
     s += "_c" + std::string(buf, r.ptr);
   }
+  if (pow2) s += "_p2";
   return s;
 }
 
 QuantScheme QuantScheme::parse(std::string_view text) {
   auto bad = [&](const char* why) -> QuantScheme {
     fail("quant scheme '", text, "': ", why,
-         " (expected int<b>, uint<b> or fp8, then optional _g<group> and _c<clip>)");
+         " (expected int<b>, uint<b> or fp8, then optional _g<group>, _c<clip> and _p2)");
   };
   std::vector<std::string_view> parts;
   for (size_t start = 0;;) {
@@ -82,7 +85,7 @@ QuantScheme QuantScheme::parse(std::string_view text) {
       return bad("bad bit count");
     s = asym ? int_asym(bits) : int_sym(bits);
   }
-  bool seen_g = false, seen_c = false;
+  bool seen_g = false, seen_c = false, seen_p = false;
   for (; i < parts.size(); ++i) {
     const std::string_view p = parts[i];
     const std::string_view v = p.empty() ? p : p.substr(1);
@@ -99,6 +102,9 @@ QuantScheme QuantScheme::parse(std::string_view text) {
       const auto r = std::from_chars(first, last, c);
       if (v.empty() || r.ec != std::errc() || r.ptr != last) return bad("bad clip value");
       s.clip = c;
+    } else if (p == "p2" && !seen_p) {
+      seen_p = true;
+      s.pow2 = true;
     } else {
       return bad("unknown or repeated option");
     }
@@ -114,6 +120,15 @@ QuantScheme QuantScheme::parse(std::string_view text) {
 namespace {
 
 enum class GroupStatus : uint8_t { Ok, NonFinite, RangeOverflow };
+
+// The smallest power of two >= s (s > 0, finite): s itself when it is one; exact (frexp, ldexp).
+// Above 2^127 the ceiling would be 2^128 = inf: the scale is held at 2^127 and codes saturate.
+float pow2_ceil(float s) {
+  int e = 0;
+  const float m = std::frexp(s, &e);  // s = m · 2^e, m in [0.5, 1)
+  if (m == 0.5f) return s;
+  return e >= 128 ? std::ldexp(1.0f, 127) : std::ldexp(1.0f, e);
+}
 
 inline float clip_to(float v, const std::optional<float>& c) {
   if (!c) return v;
@@ -143,6 +158,7 @@ GroupStatus quantize_group(const QuantScheme& s, const float* x, int64_t n, uint
     const float denom = s.kind == QuantKind::Fp8E4M3 ? kE4M3Max : float(s.qmax());
     float scale = m / denom;
     if (scale == 0.0f) scale = 1.0f;  // m == 0, or m so small that the quotient underflows
+    if (s.pow2) scale = pow2_ceil(scale);
     *scale_out = scale;
     if (s.kind == QuantKind::Fp8E4M3) {
       for (int64_t i = 0; i < n; ++i) row[k0 + i] = e4m3_encode(clip_to(x[i], s.clip) / scale);

@@ -8,7 +8,10 @@
 // followed by optional, '_'-separated options:
 //   _g<G>      groups of G consecutive elements of a row share a scale (default: the whole row)
 //   _c<c>      clip: elements are clamped to [-c, c] first (c > 0, finite; shortest float form)
-// e.g. "int4_g128", "uint8_c6.5", "fp8_c448". format() writes the options in that order.
+//   _p2        (symmetric integer only) each scale rounded up to a power of two, so that a code
+//              times its scale is exact in FP8 E4M3 (ZeroQuant-FP's W4A8 on FP8 tensor cores)
+// e.g. "int4_g128", "uint8_c6.5", "fp8_c448", "int4_g128_p2". str() writes the options in that
+// order.
 #pragma once
 
 #include <cstdint>
@@ -28,19 +31,20 @@ struct QuantScheme {
   bool symmetric = true;      // asymmetric is Int only
   int64_t group_size = 0;     // 0: one group per row
   std::optional<float> clip;  // per tensor, applied before the scale is computed
+  bool pow2 = false;          // scales rounded up to powers of two (symmetric Int only)
 
   static QuantScheme int_sym(int bits, int64_t group_size = 0) {
-    return {QuantKind::Int, bits, true, group_size, std::nullopt};
+    return {QuantKind::Int, bits, true, group_size, std::nullopt, false};
   }
   static QuantScheme int_asym(int bits, int64_t group_size = 0) {
-    return {QuantKind::Int, bits, false, group_size, std::nullopt};
+    return {QuantKind::Int, bits, false, group_size, std::nullopt, false};
   }
   static QuantScheme fp8(int64_t group_size = 0) {
-    return {QuantKind::Fp8E4M3, 8, true, group_size, std::nullopt};
+    return {QuantKind::Fp8E4M3, 8, true, group_size, std::nullopt, false};
   }
 
-  // Throws lowbit::Error on bits out of range, asymmetric FP8, a negative group size, or a clip
-  // that is not finite and > 0.
+  // Throws lowbit::Error on bits out of range, asymmetric FP8, a negative group size, a clip
+  // that is not finite and > 0, or power-of-two scales on anything but a symmetric integer.
   void validate() const;
   // Validates the scheme against a row length: the group size must divide it and 4-bit rows
   // must be even. `what` names the tensor. Returns the number of groups per row.

@@ -99,7 +99,7 @@ const ModeCase kModes[] = {
     {"fp16", GemmMode::Fp16, false, 0.9995},    {"w8a8", GemmMode::W8A8, false, 0.998},
     {"w8a8-asym", GemmMode::W8A8, true, 0.998}, {"w4a8", GemmMode::W4A8, false, 0.995},
     {"w4a4", GemmMode::W4A4, false, 0.97},      {"w4a4-asym", GemmMode::W4A4, true, 0.97},
-    {"fp8", GemmMode::Fp8, false, 0.98},
+    {"fp8", GemmMode::Fp8, false, 0.98},        {"w4a8-fp8", GemmMode::W4A8Fp8, false, 0.98},
 };
 
 SessionOptions gpu_options() {

@@ -114,7 +114,8 @@ TEST_F(QuantModel, EveryRecipeLoadsAndRuns) {
                                          {"w4a8", false, {0, 1, 2, 3}, 0.85},
                                          {"w4a4", false, {2}, 0.8},
                                          {"w4a4", true, {0, 1, 2, 3}, 0.3},
-                                         {"fp8", false, {0, 1, 2, 3}, 0.99}}) {
+                                         {"fp8", false, {0, 1, 2, 3}, 0.99},
+                                         {"w4a8-fp8", false, {0, 1, 2, 3}, 0.7}}) {
     const std::string name =
         std::string(c.recipe) + (c.asym ? "-asym" : "") + "-" + std::to_string(c.parts.size());
     const auto e = Engine::load(quantize(tmp, name, c.recipe, c.asym, c.parts));

@@ -48,6 +48,23 @@ TEST(LowbitFormat, PythonWrittenModelsLoadAndRun) {
   }
 }
 
+// w4a8-fp8 (ZeroQuant-FP): 4-bit weights with power-of-two scales, FP8 activations; the recipe
+// round-trips, and a recipe whose schemes do not match the mode, or --asym, is refused.
+TEST(LowbitFormat, W4A8Fp8Recipe) {
+  EXPECT_EQ(parse_gemm_mode("w4a8-fp8"), GemmMode::W4A8Fp8);
+  const GemmQuant q = GemmQuant::make(GemmMode::W4A8Fp8, false, 32);
+  EXPECT_EQ(q.weight.str(), "int4_g32_p2");
+  EXPECT_EQ(q.act.str(), "fp8");
+  EXPECT_THROW(GemmQuant::make(GemmMode::W4A8Fp8, true, 0), Error);
+  Recipe r = Recipe::uniform("w4a8-fp8", 2, GemmMode::W4A8Fp8, false, 32);
+  r.weights_sha256 = std::string(64, '0');
+  nlohmann::json j = r.to_json();
+  EXPECT_EQ(j["layers"][1]["q3"]["weight"], "int4_g32_p2");
+  EXPECT_EQ(Recipe::from_json(j, "recipe.json", 2).layers[1][2], r.layers[1][2]);
+  j["layers"][1]["q3"]["weight"] = "int4_g32";  // the mode's weights must have p2 scales
+  EXPECT_THROW(Recipe::from_json(j, "recipe.json", 2), Error);
+}
+
 // Recipes name their GEMMs: each layer is an object keyed by the model's GEMM names, checked
 // against what the model declares (the encoder: q1..q4); another model's GEMMs round-trip too.
 TEST(LowbitFormat, RecipesNameTheirGemms) {

@@ -496,6 +496,76 @@ TEST(QuantScheme, ParseAndFormat) {
   EXPECT_NE(error_of([&] { asym_fp8.validate(); }).find("asymmetric"), std::string::npos);
 }
 
+TEST(QuantScheme, PowerOfTwoScales) {
+  for (const char* s : {"int4_p2", "int4_g128_p2", "int8_g32_c2_p2"})
+    EXPECT_EQ(QuantScheme::parse(s).str(), s);
+  EXPECT_TRUE(QuantScheme::parse("int4_p2_g8").pow2);
+  for (const char* bad : {"uint4_p2", "fp8_p2", "int4_p2_p2", "int4_p3", "int4_p"}) {
+    const std::string msg = error_of([&] { QuantScheme::parse(bad); });
+    EXPECT_NE(msg.find(std::string("'") + bad + "'"), std::string::npos) << bad << ": " << msg;
+  }
+  // Every scale a power of two, the smallest >= the plain scale (max |x| / qmax); codes in range.
+  std::mt19937 rng(7);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  const int64_t rows = 9, cols = 96;
+  std::vector<float> x(size_t(rows * cols));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = nd(rng) * std::ldexp(1.0f, int(i / cols) * 3 - 12);
+  const QuantScheme plain = QuantScheme::parse("int4_g32"), p2 = QuantScheme::parse("int4_g32_p2");
+  const QuantizedMatrix a = quantize_matrix(x.data(), rows, cols, plain, "w");
+  const QuantizedMatrix b = quantize_matrix(x.data(), rows, cols, p2, "w");
+  for (size_t g = 0; g < b.scales.size(); ++g) {
+    int e = 0;
+    EXPECT_EQ(std::frexp(b.scales[g], &e), 0.5f) << g;
+    EXPECT_GE(b.scales[g], a.scales[g]) << g;
+    EXPECT_LT(b.scales[g], 2.0f * a.scales[g]) << g;
+  }
+  const Tensor d = dequantize(b);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) {
+      EXPECT_GE(b.code(r, c), -8);
+      EXPECT_LE(b.code(r, c), 7);
+      const float s = b.scales[size_t(r * 3 + c / 32)];
+      EXPECT_LE(std::fabs(d.data<float>()[r * cols + c] - x[size_t(r * cols + c)]),
+                0.5f * s + 1e-30f);
+    }
+}
+
+TEST(Quantized, WidenPow2ToFp8IsExact) {
+  // Groups whose exponents lie within 9 of the row's largest: the E4M3 form holds the same
+  // numbers (dequantize bit for bit); a group 2^12 below its row's largest rounds to E4M3.
+  std::mt19937 rng(11);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  const int64_t rows = 6, cols = 128;
+  for (int64_t group : {int64_t(0), int64_t(32)}) {
+    std::vector<float> x(size_t(rows * cols));
+    for (size_t i = 0; i < x.size(); ++i)
+      x[i] = nd(rng) * std::ldexp(1.0f, int((i % cols) / 32) - int(i / cols));
+    QuantScheme s = QuantScheme::int_sym(4, group);
+    s.pow2 = true;
+    const QuantizedMatrix w = quantize_matrix(x.data(), rows, cols, s, "w");
+    const QuantizedMatrix f = widen_pow2_to_fp8(w);
+    EXPECT_EQ(f.scheme, QuantScheme::fp8());
+    const Tensor dw = dequantize(w), df = dequantize(f);
+    for (int64_t i = 0; i < rows * cols; ++i)
+      ASSERT_EQ(dw.data<float>()[i], df.data<float>()[i]) << "group " << group << " element " << i;
+  }
+  std::vector<float> x(size_t(cols), 1.0f);
+  for (int64_t c = 0; c < 32; ++c) x[size_t(c)] = 0.75f * std::ldexp(1.0f, -12);  // a tiny group
+  QuantScheme s = QuantScheme::int_sym(4, 32);
+  s.pow2 = true;
+  const QuantizedMatrix w = quantize_matrix(x.data(), 1, cols, s, "w");
+  const Tensor dw = dequantize(w), df = dequantize(widen_pow2_to_fp8(w));
+  for (int64_t c = 32; c < cols; ++c) EXPECT_EQ(dw.data<float>()[c], df.data<float>()[c]);
+  // E4M3's finest step (2^-9) at the row's scale (2^-2), halved: 2^-12.
+  for (int64_t c = 0; c < 32; ++c)
+    EXPECT_NEAR(df.data<float>()[c], dw.data<float>()[c], std::ldexp(1.0f, -12));
+  EXPECT_NE(error_of([] {
+              widen_pow2_to_fp8(quantize_matrix(std::vector<float>(8, 1.0f).data(), 1, 8,
+                                                QuantScheme::int_sym(4), "w"));
+            }).find("power-of-two"),
+            std::string::npos);
+}
+
 TEST(QuantErrors, ShapesAndNonFiniteNameTheTensorAndRow) {
   std::vector<float> x(3 * 7, 0.5f);
   std::string msg =
