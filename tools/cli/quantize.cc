@@ -70,6 +70,10 @@ int run_lkd(const Args& a, const QuantizeOptions& o) {
     throw UsageError{"--lkd takes the recipe on all four GEMMs, without --calib, --clips, --parts "
                      "or --group-size"};
   if (!is_quantized(parse_gemm_mode(o.recipe))) throw UsageError{"--lkd needs a quantized recipe"};
+  if (parse_gemm_mode(o.recipe) == GemmMode::W4A8Fp8)
+    throw UsageError{
+        "--lkd does not take w4a8-fp8 yet (the Python toolkit has no power-of-two "
+        "weight scales); quantize without --lkd"};
   if (std::filesystem::exists(o.out_dir) && !o.overwrite)
     fail(o.out_dir, ": exists (pass --force to replace it)");
   const char* py_env = std::getenv("LOWBIT_PYTHON");
