@@ -411,7 +411,6 @@ int64_t Encoder::weight_bytes() const {
         add(lin.weight);
         add(lin.bias);
         n += int64_t(lin.qweight.codes.size() + 4 * lin.qweight.scales.size());
-        n += int64_t(lin.qweight_fp8.codes.size() + 4 * lin.qweight_fp8.scales.size());
       }
       for (const DeviceGemm& v : lin.variants) n += v.bytes();
     }

@@ -157,7 +157,8 @@ QuantizeReport quantize_model(const QuantizeOptions& opts) {
       for (int g : opts.parts) {
         GemmQuant& q = recipe.layers[l][size_t(g)];
         const Linear& fp = model.layers()[l].gemm(g);
-        const QuantizedMatrix qw = quantize_matrix(fp.weight, q.weight, fp.name + ".weight");
+        QuantizedMatrix qw = quantize_matrix(fp.weight, q.weight, fp.name + ".weight");
+        if (q.mode == GemmMode::W4A8Fp8) qw = widen_pow2_to_fp8(qw);  // what runs
         const ClipChoice c = search_clip(inputs[l][size_t(g)], fp, q, qw, int64_t(l), g);
         rep.clips.push_back(c);
         report.push_back({{"layer", l},

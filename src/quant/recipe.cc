@@ -242,11 +242,13 @@ std::string Recipe::summary() const {
   std::vector<std::string> order;
   for (size_t g = 0; g < gemms.size(); ++g) {
     std::string modes;
+    std::vector<GemmMode> seen;  // whole modes: "w4a8-fp8" holds "w4a8" and "fp8" as substrings
     for (const LayerQuant& l : layers) {
-      const std::string m = gemm_mode_name(l.at(g).mode);
-      if (modes.find(m) != std::string::npos) continue;
+      const GemmMode md = l.at(g).mode;
+      if (std::find(seen.begin(), seen.end(), md) != seen.end()) continue;
+      seen.push_back(md);
       if (!modes.empty()) modes += '/';
-      modes += m;
+      modes += gemm_mode_name(md);
     }
     if (!parts.count(modes)) order.push_back(modes);
     std::string& p = parts[modes];

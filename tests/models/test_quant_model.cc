@@ -233,5 +233,22 @@ TEST_F(QuantModel, ClipSearchReportsPerLayer) {
   EXPECT_NO_THROW(Engine::load(o.out_dir)->embed({"hello"}));
 }
 
+// The clip search runs the GEMM as it will run: for w4a8-fp8, FP8 activations against the
+// weights widened to E4M3 (not the int4 codes, which quantized_matmul cannot pair with FP8).
+TEST_F(QuantModel, ClipSearchRunsW4A8Fp8) {
+  TempDir tmp;
+  QuantizeOptions o;
+  o.src_dir = minilm_dir();
+  o.out_dir = tmp.str("clip48");
+  o.recipe = "w4a8-fp8";
+  o.parts = {2};
+  o.calib = golden_texts();
+  o.calib.resize(8);
+  const QuantizeReport r = quantize_model(o);
+  ASSERT_EQ(r.clips.size(), 6u);
+  for (const ClipChoice& c : r.clips) EXPECT_LE(c.err_clip, c.err_noclip) << "layer " << c.layer;
+  EXPECT_NO_THROW(Engine::load(o.out_dir)->embed({"hello"}));
+}
+
 }  // namespace
 }  // namespace lowbit

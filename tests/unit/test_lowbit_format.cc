@@ -63,6 +63,11 @@ TEST(LowbitFormat, W4A8Fp8Recipe) {
   EXPECT_EQ(Recipe::from_json(j, "recipe.json", 2).layers[1][2], r.layers[1][2]);
   j["layers"][1]["q3"]["weight"] = "int4_g32";  // the mode's weights must have p2 scales
   EXPECT_THROW(Recipe::from_json(j, "recipe.json", 2), Error);
+  // The summary names whole modes ("w4a8-fp8" holds "w4a8" and "fp8").
+  Recipe mixed = Recipe::uniform("mixed", 3, GemmMode::W4A8Fp8, false, 0, {0});
+  mixed.layers[1][0] = GemmQuant::make(GemmMode::Fp8);
+  mixed.layers[2][0] = GemmQuant::make(GemmMode::W4A8);
+  EXPECT_NE(mixed.summary().find("w4a8-fp8/fp8/w4a8 on q1"), std::string::npos) << mixed.summary();
 }
 
 // Recipes name their GEMMs: each layer is an object keyed by the model's GEMM names, checked

@@ -328,8 +328,9 @@ quant::RowQuant row_quant_of(const QuantScheme& s) {
 std::string can_quantize_rows(const QuantizeRowsParams& p) {
   std::ostringstream e;
   const QuantScheme& s = p.scheme;
-  if (!(s.kind == QuantKind::Fp8E4M3 || (s.bits >= 2 && s.bits <= 8))) {
-    e << "quantize_rows_cuda: scheme " << name_of(s) << " is not supported";
+  if (!(s.kind == QuantKind::Fp8E4M3 || (s.bits >= 2 && s.bits <= 8)) || s.pow2) {
+    e << "quantize_rows_cuda: scheme " << name_of(s) << (s.pow2 ? "_p2" : "")
+      << " is not supported (power-of-two scales are for weights, quantized on the host)";
     return e.str();
   }
   if (p.rows < 0 || p.cols <= 0 || p.rows > (int64_t(1) << 31) || p.cols > (int64_t(1) << 30)) {
