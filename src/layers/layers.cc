@@ -205,9 +205,10 @@ DeviceGemm prepare(const Linear& l, GemmMode mode) {
     for (int64_t i = 0; i < l.in * l.out; ++i) h[i] = float_to_half(src[i]);
     return g;
   }
-  const bool widened = l.quant.mode == GemmMode::W4A8Fp8;  // runs as fp8 (E4M3 weights)
-  const QuantizedMatrix& q = widened ? l.qweight_fp8 : l.qweight;
-  g.act = mode == l.quant.mode || widened ? l.quant.act : act8(l.quant.act);
+  const QuantizedMatrix& q = l.gemm_weights();
+  // w4a8-fp8 runs as fp8 with its own (FP8) activations; other modes may widen theirs to 8 bits.
+  g.act =
+      mode == l.quant.mode || l.quant.mode == GemmMode::W4A8Fp8 ? l.quant.act : act8(l.quant.act);
   g.a_layout = g.act.layout();
   g.b_layout = q.scheme.layout();
   g.group_size = q.scheme.group_size;
@@ -303,8 +304,8 @@ void Linear::forward(const GemmInput& x, Tensor& y, const LinearEpilogue& ep, Ex
   } else {
     LOWBIT_CHECK(x.q.rows == x.x.dim(0) && x.q.scheme == quant.act, "input of ", name,
                  " was not quantized by its producer with scheme ", quant.act.str());
-    quantized_matmul(x.q, quant.mode == GemmMode::W4A8Fp8 ? qweight_fp8 : qweight,
-                     bias.defined() ? bias.data<float>() : nullptr, y.data<float>());
+    quantized_matmul(x.q, gemm_weights(), bias.defined() ? bias.data<float>() : nullptr,
+                     y.data<float>());
     cpu::bias_act_f32(y.data<float>(), nullptr, y.dim(0), out, ep.act);
   }
   if (ep.residual.defined()) {  // the residual add of the GPU's epilogue, in float32

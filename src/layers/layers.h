@@ -73,6 +73,10 @@ struct Linear {
   // The mode this GEMM runs in under `ex`: the recipe's, or the qbest mix's entry on a device.
   const DeviceGemm& variant(const Exec& ex) const;
   bool quantized_in(const Exec& ex) const;
+  // The quantized weights the GEMM multiplies by: qweight, or for w4a8-fp8 its E4M3 form.
+  const QuantizedMatrix& gemm_weights() const {
+    return quant.mode == GemmMode::W4A8Fp8 ? qweight_fp8 : qweight;
+  }
 
   // Requests that `in` carry the quantized rows this layer wants as input (see GemmInput).
   void emit_input(GemmInput& in, Exec& ex) const;

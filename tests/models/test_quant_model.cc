@@ -200,15 +200,21 @@ TEST_F(QuantModel, QuantizeRefusesBadRequests) {
   EXPECT_THROW(quantize_model(o), Error) << "a lowbit model is not a source";
 }
 
-TEST_F(QuantModel, ClipSearchReportsPerLayer) {
-  TempDir tmp;
+// MiniLM's q3 (FFN in) in `recipe`, with a clip search on the first `texts` golden texts.
+QuantizeOptions clip_search_options(const TempDir& tmp, const std::string& recipe, size_t texts) {
   QuantizeOptions o;
   o.src_dir = minilm_dir();
-  o.out_dir = tmp.str("clip");
-  o.recipe = "w4a4";
+  o.out_dir = tmp.str("clip-" + recipe);
+  o.recipe = recipe;
   o.parts = {2};
   o.calib = golden_texts();
-  o.calib.resize(20);
+  o.calib.resize(texts);
+  return o;
+}
+
+TEST_F(QuantModel, ClipSearchReportsPerLayer) {
+  TempDir tmp;
+  const QuantizeOptions o = clip_search_options(tmp, "w4a4", 20);
   const QuantizeReport r = quantize_model(o);
   ASSERT_EQ(r.clips.size(), 6u);  // 6 layers x q3
   const Json recipe = Json::parse(std::ifstream(o.out_dir + "/recipe.json"));
@@ -237,13 +243,7 @@ TEST_F(QuantModel, ClipSearchReportsPerLayer) {
 // weights widened to E4M3 (not the int4 codes, which quantized_matmul cannot pair with FP8).
 TEST_F(QuantModel, ClipSearchRunsW4A8Fp8) {
   TempDir tmp;
-  QuantizeOptions o;
-  o.src_dir = minilm_dir();
-  o.out_dir = tmp.str("clip48");
-  o.recipe = "w4a8-fp8";
-  o.parts = {2};
-  o.calib = golden_texts();
-  o.calib.resize(8);
+  const QuantizeOptions o = clip_search_options(tmp, "w4a8-fp8", 8);
   const QuantizeReport r = quantize_model(o);
   ASSERT_EQ(r.clips.size(), 6u);
   for (const ClipChoice& c : r.clips) EXPECT_LE(c.err_clip, c.err_noclip) << "layer " << c.layer;
