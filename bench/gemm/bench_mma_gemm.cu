@@ -1,5 +1,5 @@
-// Timing harness for the low-bit GEMMs (src/backends/cuda/gemm/mma_int_gemm.h): both engines
-// (mma.sync, and wgmma on Hopper), W8A8 / W4A8 / W4A4 / FP8.
+// Timing harness for the low-bit GEMMs (src/backends/cuda/gemm/mma_int_gemm.h): the engines
+// (mma.sync; wgmma and CUTLASS on Hopper), W8A8 / W4A8 / W4A4 / FP8.
 //
 // Per case: warm-up, then >= 20 timed runs with CUDA events (median and min of per-run times,
 // and the mean of one back-to-back batch; these include the host's launch costs), the GPU time
@@ -65,7 +65,8 @@ struct Options {
   std::printf(
       "bench_mma_gemm [options]\n"
       "  --kernel w8a8,w4a8,w4a4,fp8  kernels (default all; fp8 needs wgmma)\n"
-      "  --engine auto|mma|wgmma   GEMM engine (default auto: wgmma on sm_90)\n"
+      "  --engine auto|mma|wgmma|cutlass  GEMM engine (default auto: wgmma on sm_90;\n"
+      "                            cutlass: w8a8 symmetric and fp8, F16 output)\n"
       "  --tokens 64|128|256       wgmma token tile (default by shape)\n"
       "  --m LIST                  M values (default 1,16,64,128,512,2048,8192,16384)\n"
       "  --n N --k K               one shape (default: BERT-base (N,K) = (2304,768) (768,768)\n"
@@ -110,9 +111,10 @@ Options parse(int argc, char** argv) {
       o.kernels = split_list(val());
     } else if (a == "--engine") {
       const std::string v = val();
-      o.engine = v == "mma"     ? GemmEngine::MmaSync
-                 : v == "wgmma" ? GemmEngine::Wgmma
-                                : GemmEngine::Auto;
+      o.engine = v == "mma"       ? GemmEngine::MmaSync
+                 : v == "wgmma"   ? GemmEngine::Wgmma
+                 : v == "cutlass" ? GemmEngine::Cutlass
+                                  : GemmEngine::Auto;
     } else if (a == "--tokens") {
       o.tokens = std::stoi(val());
     } else if (a == "--m") {
@@ -399,7 +401,8 @@ int main(int argc, char** argv) try {
         p.workspace_bytes = ws_bytes;
         const auto plan = lowbit::cuda::int_gemm_plan(p);
 
-        if (o.verify) {
+        // The CUTLASS engine has no I32 output: test_cuda_cutlass checks it against the CPU.
+        if (o.verify && plan.engine != GemmEngine::Cutlass) {
           DeviceBuffer check(size_t(m * n * groups) * 4);
           if (!spot_check(p, check, 16)) all_ok = false;
         }
@@ -443,7 +446,7 @@ int main(int argc, char** argv) try {
         const double gbps = double(set_bytes) / (med_us * 1e-6) / 1e9;
         char tile[32];
         std::snprintf(tile, sizeof tile, "%dx%d%s", plan.bm, plan.bn,
-                      plan.engine == GemmEngine::Wgmma &&
+                      plan.engine != GemmEngine::MmaSync &&
                               plan.schedule == lowbit::cuda::GemmSchedule::PingPong
                           ? "pp"
                           : "");

@@ -81,6 +81,22 @@ TEST(GemmPlan, LookupSaveLoad) {
       "schedule": "zigzag"}]})";
   EXPECT_THROW(cuda::gemm_plan_load(dir.str("bad3.json")), Error);
 
+  // The CUTLASS engine round-trips by name, with its schedule.
+  GemmChoice cc;
+  cc.engine = GemmEngine::Cutlass;
+  cc.split_k = 1;
+  cc.schedule = cuda::GemmSchedule::Cooperative;
+  cuda::gemm_plan_set("w8a8", 4096, 1024, 65536, cc);
+  EXPECT_EQ(cuda::describe(cc), "cutlass cooperative split 1");
+  cuda::gemm_plan_save(dir.str("cutlass.json"));
+  cuda::gemm_plan_clear();
+  cuda::gemm_plan_load(dir.str("cutlass.json"));
+  const auto cut =
+      cuda::gemm_plan_find(params(PackedLayout::Int8, PackedLayout::Int8, 49152, 4096, 1024));
+  ASSERT_TRUE(cut.has_value());
+  EXPECT_EQ(cut->engine, GemmEngine::Cutlass);
+  EXPECT_EQ(cut->schedule, cuda::GemmSchedule::Cooperative);
+
   std::ofstream(dir.str("bad.json")) << R"({"entries": [{"kernel": "w8a8", "n": 1}]})";
   EXPECT_THROW(cuda::gemm_plan_load(dir.str("bad.json")), Error);
   std::ofstream(dir.str("bad2.json")) << R"({"entries": [{"kernel": "w8a8", "n": 8, "k": 128,

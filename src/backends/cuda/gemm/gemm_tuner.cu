@@ -52,6 +52,7 @@ GemmSchedule schedule_of(const std::string& s) {
 
 GemmEngine engine_of(const std::string& s) {
   if (s == "wgmma") return GemmEngine::Wgmma;
+  if (s == "cutlass") return GemmEngine::Cutlass;
   if (s == "mma.sync") return GemmEngine::MmaSync;
   if (s == "auto") return GemmEngine::Auto;
   fail("GEMM plan: unknown engine '", s, "'");
@@ -125,7 +126,9 @@ int64_t gemm_m_bucket(int64_t m) {
 
 std::string describe(const GemmChoice& c) {
   std::string s = engine_name(c.engine);
-  if (c.engine == GemmEngine::Wgmma)
+  if (c.engine == GemmEngine::Cutlass)
+    s += std::string(" ") + schedule_name(c.schedule);
+  else if (c.engine == GemmEngine::Wgmma)
     s += " tokens " + (c.tokens_tile ? std::to_string(c.tokens_tile) : std::string("auto")) + " " +
          schedule_name(c.schedule);
   else
@@ -238,6 +241,8 @@ TuneResult tune_gemm(const std::string& kernel, int64_t m, int64_t n, int64_t k,
         cands.push_back({GemmEngine::Wgmma, GemmTile::Auto, tt, sk, GemmSchedule::Cooperative, 0});
     for (const int tt : {128, 256})  // ping-pong: the throughput shapes, no split-K
       cands.push_back({GemmEngine::Wgmma, GemmTile::Auto, tt, 1, GemmSchedule::PingPong, 0});
+    for (const GemmSchedule s : {GemmSchedule::PingPong, GemmSchedule::Cooperative})
+      cands.push_back({GemmEngine::Cutlass, GemmTile::Auto, 0, 1, s, 0});
   }
   for (const GemmTile t : {GemmTile::Large, GemmTile::Small})
     for (const int sk : {1, 2, 4, 8})

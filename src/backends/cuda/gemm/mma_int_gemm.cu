@@ -5,11 +5,13 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cstdlib>
 #include <limits>
 #include <sstream>
 #include <tuple>
 
 #include "backends/cuda/check.h"
+#include "backends/cuda/gemm/cutlass_gemm.h"
 #include "backends/cuda/gemm/gemm_checks.h"
 #include "backends/cuda/gemm/gemm_tuner.h"
 #include "backends/cuda/gemm/mma_int_gemm_config.h"
@@ -278,6 +280,8 @@ const char* engine_name(GemmEngine e) {
       return "mma.sync";
     case GemmEngine::Wgmma:
       return "wgmma";
+    case GemmEngine::Cutlass:
+      return "cutlass";
   }
   return "?";
 }
@@ -326,6 +330,15 @@ std::string mma_can_implement(const IntGemmParams& p) {
   return gemm::check_epilogue(p, fam);
 }
 
+// LOWBIT_GEMM_ENGINE=cutlass: Auto takes the CUTLASS engine where it applies (read once).
+bool auto_prefers_cutlass() {
+  static const bool on = [] {
+    const char* v = std::getenv("LOWBIT_GEMM_ENGINE");
+    return v && std::string(v) == "cutlass";
+  }();
+  return on;
+}
+
 // The engine int_gemm(p) runs, or an error message.
 GemmEngine choose_engine(const IntGemmParams& p, std::string* err) {
   switch (p.engine) {
@@ -337,10 +350,23 @@ GemmEngine choose_engine(const IntGemmParams& p, std::string* err) {
       if (err->empty() && !sm90::device_supported())
         *err = "the wgmma GEMMs need an sm_90 (Hopper) GPU";
       return GemmEngine::Wgmma;
+    case GemmEngine::Cutlass:
+      *err = cutlass90::can_implement(p);
+      if (err->empty() && !sm90::device_supported())
+        *err = "the CUTLASS GEMMs need an sm_90 (Hopper) GPU";
+      return GemmEngine::Cutlass;
     case GemmEngine::Auto:
       break;
   }
   if (sm90::device_supported()) {
+    // (A request for row_amax does not keep it off: the caller asks int_gemm_writes_row_amax()
+    // and quantizes with a pass of its own when it says no.)
+    IntGemmParams q = p;
+    q.row_amax = nullptr;
+    if (auto_prefers_cutlass() && cutlass90::can_implement(q).empty()) {
+      err->clear();
+      return GemmEngine::Cutlass;
+    }
     std::string w = sm90::can_implement(p);
     if (w.empty()) {
       err->clear();
@@ -391,6 +417,7 @@ IntGemmPlan int_gemm_plan(const IntGemmParams& p_in) {
   const GemmEngine engine = choose_engine(p, &msg);
   if (!msg.empty()) fail("int_gemm: ", msg);
   if (engine == GemmEngine::Wgmma) return sm90::plan(p, p.workspace != nullptr);
+  if (engine == GemmEngine::Cutlass) return cutlass90::plan(p);
   const Plan pl = make_plan(p, p.workspace != nullptr);
   IntGemmPlan r;
   r.engine = GemmEngine::MmaSync;
@@ -415,6 +442,7 @@ size_t int_gemm_workspace_bytes(const IntGemmParams& p_in) {
   const GemmEngine engine = choose_engine(p, &msg);
   if (!msg.empty()) fail("int_gemm: ", msg);
   if (engine == GemmEngine::Wgmma) return sm90::workspace_bytes(p);
+  if (engine == GemmEngine::Cutlass) return cutlass90::workspace_bytes(p);
   return make_plan(p, true).workspace_bytes;
 }
 
@@ -424,6 +452,7 @@ void int_gemm(const IntGemmParams& p_in) {
   const GemmEngine engine = choose_engine(p, &msg);
   if (!msg.empty()) fail("int_gemm: ", msg);
   if (engine == GemmEngine::Wgmma) return sm90::run(p);
+  if (engine == GemmEngine::Cutlass) return cutlass90::run(p);
   if (p.m == 0) return;
   const Plan pl = make_plan(p, p.workspace != nullptr);
   if (pl.workspace_bytes > 0 && (!p.workspace || p.workspace_bytes < pl.workspace_bytes))

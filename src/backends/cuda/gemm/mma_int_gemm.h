@@ -5,7 +5,10 @@
 // Two engines (IntGemmParams::engine):
 //   MmaSync  mma.sync kernels (sm_80/86/89; also correct on sm_90): mma_int_gemm_kernel.cuh
 //   Wgmma    Hopper kernels (sm_90a): TMA, warp-specialised, wgmma s8 / e4m3: wgmma_gemm_kernel.cuh
-// Auto takes Wgmma on sm_90 when it supports the parameters, else MmaSync.
+//   Cutlass  CUTLASS 3.x kernels (sm_90a, where built) with the same epilogue in an epilogue
+//            visitor tree: W8A8 (symmetric) and FP8, per-channel weights (cutlass_gemm.h)
+// Auto takes Wgmma on sm_90 when it supports the parameters, else MmaSync; with
+// LOWBIT_GEMM_ENGINE=cutlass in the environment, Auto takes Cutlass first where it applies.
 //
 // Kernel families, chosen from the operand layouts (src/quant/packing.h):
 //   W8A8  int8 / uint8 activations × int8 weights   mma m16n8k32 s8.s8 / u8.s8
@@ -37,7 +40,7 @@ enum class GemmOut : uint8_t {
   I32,  // the raw accumulators acc [M, N, groups] (int32, laid out as cpu::int_gemm's): tests
 };
 
-enum class GemmEngine : uint8_t { Auto, MmaSync, Wgmma };
+enum class GemmEngine : uint8_t { Auto, MmaSync, Wgmma, Cutlass };
 const char* engine_name(GemmEngine e);
 
 // Wgmma: how the two consumer warpgroups share the work (wgmma_gemm_config.h).
