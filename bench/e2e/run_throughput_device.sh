@@ -25,6 +25,7 @@
 #   bash bench/e2e/run_throughput_device.sh figure1  the GEMM Figure 1 (bench/gemm/figure1.py run)
 #   bash bench/e2e/run_throughput_device.sh cutlass  the CUTLASS engine: its tests, the GEMMs
 #                                                  and end to end next to the wgmma engine
+#   bash bench/e2e/run_throughput_device.sh tune   lowbit tune-gemm on the BERT shapes (the plan)
 #   bash bench/e2e/run_throughput_device.sh ncu    Nsight Compute on one BERT-large 128x384 layer
 #   bash bench/e2e/run_throughput_device.sh ncu-source  per-SASS-line counters from a report
 # Several stages in one call: bash run_throughput_device.sh check gemm e2e
@@ -40,6 +41,11 @@ git rev-parse --short HEAD 2>/dev/null | tee "$OUT/logs/commit.txt"
 for s in cooperative pingpong auto; do
   printf '#!/bin/sh\nLOWBIT_GEMM_SCHEDULE=%s exec %s "$@"\n' "$s" "$B/lowbit" >"build/lowbit-$s"
   chmod +x "build/lowbit-$s"
+done
+# ... and with the GEMM engine pinned under Auto (LOWBIT_GEMM_ENGINE).
+for e in wgmma cutlass; do
+  printf '#!/bin/sh\nLOWBIT_GEMM_ENGINE=%s exec %s "$@"\n' "$e" "$B/lowbit" >"build/lowbit-$e"
+  chmod +x "build/lowbit-$e"
 done
 for stage in "$@"; do
   case $stage in
@@ -81,8 +87,10 @@ for (k, m, n, kk), v in sorted(rows.items()):
 PY
       ;;
     e2e)
-      python3 bench/e2e/unify_bench.py --old "$PWD/build/lowbit-cooperative" \
-        --new "$PWD/build/lowbit-auto" --out "$OUT/unify" ${LOWBIT_UNIFY_ARGS:-} \
+      # LOWBIT_E2E_OLD / _NEW: the two wrappers compared (default cooperative / auto).
+      timeout ${LOWBIT_E2E_TIMEOUT:-600} python3 bench/e2e/unify_bench.py \
+        --old "$PWD/build/lowbit-${LOWBIT_E2E_OLD:-cooperative}" \
+        --new "$PWD/build/lowbit-${LOWBIT_E2E_NEW:-auto}" --out "$OUT/unify" ${LOWBIT_UNIFY_ARGS:-} \
         2>"$OUT/logs/unify.log"
       echo "unify rc=$?"; tail -30 "$OUT/logs/unify.log"
       ;;
@@ -185,8 +193,6 @@ for (k, g, m, n, kk), v in sorted(rows.items()):
         f = 2 * m * n * kk / 1e6
         print(f"{k:5s}{g:7s} {m:6d} {n:5d} {kk:5d} {w[0]:9.1f} {c[0]:10.1f} {w[0] / c[0]:7.2f}x {f / w[0]:10.0f} {f / c[0]:12.0f}  {c[1]}")
 PY
-      printf '#!/bin/sh\nLOWBIT_GEMM_ENGINE=cutlass exec %s "$@"\n' "$B/lowbit" >build/lowbit-cutlass
-      chmod +x build/lowbit-cutlass
       timeout ${LOWBIT_CUTLASS_E2E_TIMEOUT:-400} python3 bench/e2e/unify_bench.py \
         --old "$PWD/build/lowbit-auto" --new "$PWD/build/lowbit-cutlass" --out "$OUT/unify" \
         --modes ${LOWBIT_CUTLASS_MODES:-w8a8,fp8} --title "wgmma engine (old) / CUTLASS engine (new)" \
@@ -200,6 +206,14 @@ PY
         done
       done
       grep -H "" "$OUT"/logs/profile-*.txt | grep -E "median|q1|q2|q3|q4|quant" | sed 's|.*/profile-||' | head -60
+      ;;
+    tune)
+      # lowbit tune-gemm (the wgmma and CUTLASS configurations) on the BERT shapes at the
+      # throughput token counts; the plan it writes names the engine it chose per shape.
+      timeout ${LOWBIT_TUNE_TIMEOUT:-150} "$B/lowbit" tune-gemm --kernels ${LOWBIT_TUNE_KERNELS:-w8a8} \
+        --m ${LOWBIT_TUNE_MS:-32768,49152} --iters 10 --out "$OUT/logs/gemm-plan.json" \
+        >"$OUT/logs/tune-gemm.txt" 2>&1
+      echo "tune-gemm rc=$?"; cat "$OUT/logs/tune-gemm.txt" | head -40
       ;;
     gemmlite)
       # W8A8 vs W4A8 vs FP8 at M = 8192 / 32768 on the 8 BERT shapes, the shipped schedule.
@@ -225,6 +239,6 @@ PY
       ;;
   esac
 done
-cd "$OUT" && parts=$(ls -d logs unify figure1 2>/dev/null) &&
+cd "$OUT" && parts=$(ls -d logs unify figure1 2>/dev/null; true) && [ -n "$parts" ] &&
   tar czf "throughput-$(echo "$@" | tr ' ' '-').tgz" $parts && rm -rf $parts
 ls -la "$OUT"

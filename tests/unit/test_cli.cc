@@ -234,6 +234,7 @@ TEST(CliTuneGemm, UsageAndNoGpu) {
   EXPECT_NE(h.out.find("LOWBIT_GEMM_PLAN"), std::string::npos) << h.out;
   EXPECT_EQ(run("tune-gemm --m 0").status, 2);
   EXPECT_EQ(run("tune-gemm --shapes 3072").status, 2);
+  EXPECT_EQ(run("tune-gemm --shapes 3072x768+gelux").status, 2);
   EXPECT_EQ(run("tune-gemm --model gpt").status, 2);
   EXPECT_EQ(run("tune-gemm --kernels w2a2 --shapes 8x128 --m 1").status, 2);
   if (std::system("nvidia-smi -L >/dev/null 2>&1") != 0) {

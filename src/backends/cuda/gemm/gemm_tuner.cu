@@ -173,7 +173,8 @@ double graph_time_us(const std::function<void(int)>& call, int calls, int reps,
   return 1e3 * t[t.size() / 2] / calls;
 }
 
-TuneResult tune_gemm(const std::string& kernel, int64_t m, int64_t n, int64_t k, int iters) {
+TuneResult tune_gemm(const std::string& kernel, int64_t m, int64_t n, int64_t k, int iters,
+                     bool gelu) {
   PackedLayout al, bl;
   if (kernel == "w8a8") {
     al = PackedLayout::Int8, bl = PackedLayout::Int8;
@@ -221,6 +222,7 @@ TuneResult tune_gemm(const std::string& kernel, int64_t m, int64_t n, int64_t k,
   base.sx = base.sw = base.bias = static_cast<const float*>(scales);
   base.out = out;
   base.out_type = GemmOut::F16;
+  base.gelu = gelu;
 
   // First the automatic choice (everything Auto; the plan is bypassed by naming the engine the
   // automatic logic picks).

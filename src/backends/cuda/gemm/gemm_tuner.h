@@ -38,13 +38,15 @@ int64_t gemm_m_bucket(int64_t m);
 std::string describe(const GemmChoice& c);
 
 // Times every candidate for `kernel` at (m, n, k) with random operands and the fused F16
-// epilogue (+ bias), by graph_time_us: `ranked` fastest first (candidates the kernels reject are
-// skipped), and `auto_us`, the time of the built-in automatic choice (no plan).
+// epilogue (+ bias, + GELU when `gelu`: the FFN-in GEMM, whose epilogue changes which kernel
+// wins), by graph_time_us: `ranked` fastest first (candidates the kernels reject are skipped), and
+// `auto_us`, the time of the built-in automatic choice (no plan).
 struct TuneResult {
   std::vector<GemmChoice> ranked;
   double auto_us = 0;
 };
-TuneResult tune_gemm(const std::string& kernel, int64_t m, int64_t n, int64_t k, int iters = 20);
+TuneResult tune_gemm(const std::string& kernel, int64_t m, int64_t n, int64_t k, int iters = 20,
+                     bool gelu = false);
 
 // GPU time per call of `call(i)` (which enqueues work on `stream`, a non-default stream): `calls`
 // calls, i = 0 .. calls - 1, are captured into one CUDA graph and replayed `reps` times after a

@@ -330,13 +330,24 @@ std::string mma_can_implement(const IntGemmParams& p) {
   return gemm::check_epilogue(p, fam);
 }
 
-// LOWBIT_GEMM_ENGINE=cutlass: Auto takes the CUTLASS engine where it applies (read once).
-bool auto_prefers_cutlass() {
-  static const bool on = [] {
+// Under Auto, whether the CUTLASS engine runs `p` (ignoring row_amax: a caller that asks for it
+// checks int_gemm_writes_row_amax() and quantizes with a pass of its own when told no). Measured
+// on the H200 (bench/results/throughput-h200.md, third session): CUTLASS's overlapped epilogue
+// wins where the epilogue is heavy (GELU: 1.05-1.15x at M >= 8192 on every FFN-in shape) and
+// loses where it is light (bias only: 0.72-0.93x at most shapes), and at small M (BERT 1x128
+// end to end: 0.74-0.81x). LOWBIT_GEMM_ENGINE=cutlass takes it wherever it applies,
+// LOWBIT_GEMM_ENGINE=wgmma never (A/B runs); read once.
+bool auto_takes_cutlass(const IntGemmParams& p) {
+  static const int mode = [] {
     const char* v = std::getenv("LOWBIT_GEMM_ENGINE");
-    return v && std::string(v) == "cutlass";
+    const std::string s = v ? v : "";
+    return s == "cutlass" ? 1 : s == "wgmma" ? 2 : 0;
   }();
-  return on;
+  if (mode == 2) return false;
+  if (mode == 0 && !(p.gelu && p.m >= 8192 && p.n >= 2048)) return false;
+  IntGemmParams q = p;
+  q.row_amax = nullptr;
+  return cutlass90::can_implement(q).empty();
 }
 
 // The engine int_gemm(p) runs, or an error message.
@@ -359,11 +370,7 @@ GemmEngine choose_engine(const IntGemmParams& p, std::string* err) {
       break;
   }
   if (sm90::device_supported()) {
-    // (A request for row_amax does not keep it off: the caller asks int_gemm_writes_row_amax()
-    // and quantizes with a pass of its own when it says no.)
-    IntGemmParams q = p;
-    q.row_amax = nullptr;
-    if (auto_prefers_cutlass() && cutlass90::can_implement(q).empty()) {
+    if (auto_takes_cutlass(p)) {
       err->clear();
       return GemmEngine::Cutlass;
     }

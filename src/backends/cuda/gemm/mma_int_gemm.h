@@ -7,8 +7,10 @@
 //   Wgmma    Hopper kernels (sm_90a): TMA, warp-specialised, wgmma s8 / e4m3: wgmma_gemm_kernel.cuh
 //   Cutlass  CUTLASS 3.x kernels (sm_90a, where built) with the same epilogue in an epilogue
 //            visitor tree: W8A8 (symmetric) and FP8, per-channel weights (cutlass_gemm.h)
-// Auto takes Wgmma on sm_90 when it supports the parameters, else MmaSync; with
-// LOWBIT_GEMM_ENGINE=cutlass in the environment, Auto takes Cutlass first where it applies.
+// Auto on sm_90 takes Cutlass for the GELU GEMMs at M >= 8192, N >= 2048 (where its overlapped
+// epilogue measured faster), else Wgmma when it supports the parameters, else MmaSync.
+// LOWBIT_GEMM_ENGINE=cutlass | wgmma in the environment makes Auto take Cutlass wherever it
+// applies, or never (A/B runs).
 //
 // Kernel families, chosen from the operand layouts (src/quant/packing.h):
 //   W8A8  int8 / uint8 activations × int8 weights   mma m16n8k32 s8.s8 / u8.s8
