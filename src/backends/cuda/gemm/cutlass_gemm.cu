@@ -91,9 +91,11 @@ std::string can_implement(const IntGemmParams& p) {
 Config config_of(const IntGemmParams& p) {
   if (p.schedule == GemmSchedule::Cooperative) return Config::Coop128x256;
   if (p.schedule == GemmSchedule::PingPong) return Config::PingPong128x128;
-  // By shape: the cooperative 128 x 256 tile where there are enough of them to fill the GPU.
+  // By shape (tune-gemm on the H200): with GELU, the cooperative 128 x 256 tile where there are
+  // enough of them to fill the GPU; with a light epilogue, the ping-pong 128 x 128 tile (1.07-1.12x
+  // the wgmma engine at K >= 3072, where the cooperative tile was 0.82-1.01x).
   const int64_t tiles = ((p.m + 127) / 128) * ((p.n + 255) / 256);
-  return tiles >= 4 * 132 ? Config::Coop128x256 : Config::PingPong128x128;
+  return p.gelu && tiles >= 4 * 132 ? Config::Coop128x256 : Config::PingPong128x128;
 }
 
 IntGemmPlan plan(const IntGemmParams& p) {

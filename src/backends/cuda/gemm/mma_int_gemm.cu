@@ -334,8 +334,8 @@ std::string mma_can_implement(const IntGemmParams& p) {
 // checks int_gemm_writes_row_amax() and quantizes with a pass of its own when told no). Measured
 // on the H200 (bench/results/throughput-h200.md, third session): CUTLASS's overlapped epilogue
 // wins where the epilogue is heavy (GELU: 1.05-1.15x at M >= 8192 on every FFN-in shape) and
-// loses where it is light (bias only: 0.72-0.93x at most shapes), and at small M (BERT 1x128
-// end to end: 0.74-0.81x). LOWBIT_GEMM_ENGINE=cutlass takes it wherever it applies,
+// at K >= 3072 in its ping-pong tile, and loses elsewhere with a light epilogue (bias only:
+// 0.72-0.93x at most shapes) and at small M (BERT 1x128 end to end: 0.74-0.81x). LOWBIT_GEMM_ENGINE=cutlass takes it wherever it applies,
 // LOWBIT_GEMM_ENGINE=wgmma never (A/B runs); read once.
 bool auto_takes_cutlass(const IntGemmParams& p) {
   static const int mode = [] {
@@ -344,7 +344,12 @@ bool auto_takes_cutlass(const IntGemmParams& p) {
     return s == "cutlass" ? 1 : s == "wgmma" ? 2 : 0;
   }();
   if (mode == 2) return false;
-  if (mode == 0 && !(p.gelu && p.m >= 8192 && p.n >= 2048)) return false;
+  // GELU at M >= 8192 on the FFN-in shapes (N >= 2048); and the W8A8 FFN-out shapes (K >= 3072,
+  // bias only) at M >= 8192, where the CUTLASS ping-pong tile measured 1.07-1.31x (tune-gemm).
+  const bool w8a8 = p.a_layout == PackedLayout::Int8 && p.b_layout == PackedLayout::Int8;
+  const bool measured_faster =
+      p.m >= 8192 && ((p.gelu && p.n >= 2048) || (w8a8 && !p.gelu && p.k >= 3072));
+  if (mode == 0 && !measured_faster) return false;
   IntGemmParams q = p;
   q.row_amax = nullptr;
   return cutlass90::can_implement(q).empty();

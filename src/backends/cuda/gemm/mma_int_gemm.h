@@ -7,8 +7,9 @@
 //   Wgmma    Hopper kernels (sm_90a): TMA, warp-specialised, wgmma s8 / e4m3: wgmma_gemm_kernel.cuh
 //   Cutlass  CUTLASS 3.x kernels (sm_90a, where built) with the same epilogue in an epilogue
 //            visitor tree: W8A8 (symmetric) and FP8, per-channel weights (cutlass_gemm.h)
-// Auto on sm_90 takes Cutlass for the GELU GEMMs at M >= 8192, N >= 2048 (where its overlapped
-// epilogue measured faster), else Wgmma when it supports the parameters, else MmaSync.
+// Auto on sm_90 takes Cutlass for the GELU GEMMs at M >= 8192, N >= 2048 and the W8A8 GEMMs with
+// K >= 3072 at M >= 8192 (where it measured faster), else Wgmma when it supports the parameters,
+// else MmaSync.
 // LOWBIT_GEMM_ENGINE=cutlass | wgmma in the environment makes Auto take Cutlass wherever it
 // applies, or never (A/B runs).
 //
